@@ -1,0 +1,443 @@
+//! One capture stream: pcap (LE/BE, µs/ns) or pcapng (several interfaces, `if_tsresol`,
+//! `if_tsoffset`, EPB and SPB), detected by magic number, optionally gzip-compressed.
+//!
+//! Record parsing is pcap-parser's; this module adds format detection, per-interface link
+//! types and time resolution, buffer growth up to a cap, and exact error positions.
+
+use super::{CaptureError, Packet, Timestamp};
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapNGPacketBlock;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{PcapBlockOwned, PcapError};
+use std::io::{self, Read};
+
+/// Limits for one reader.
+#[derive(Clone, Debug)]
+pub struct ReaderConfig {
+    /// Initial buffer size in bytes.
+    pub buffer: usize,
+    /// Largest record (pcap record or pcapng block) accepted; larger ones stop the file.
+    pub max_record: usize,
+}
+
+impl Default for ReaderConfig {
+    fn default() -> Self {
+        ReaderConfig {
+            buffer: 1 << 20,
+            max_record: 64 << 20,
+        }
+    }
+}
+
+const PCAPNG_SHB: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+const GZIP: [u8; 2] = [0x1f, 0x8b];
+/// Bytes read before detection; larger than any realistic pcapng section header block.
+const PREFIX: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    linktype: u32,
+    /// Timestamp units per second.
+    resolution: u64,
+    offset: i64,
+    snaplen: u32,
+}
+
+/// Capture container format, as found by the magic number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Pcap,
+    PcapNg,
+}
+
+/// Reads packets from one capture stream.
+pub struct CaptureReader {
+    name: String,
+    inner: Box<dyn PcapReaderIterator + Send>,
+    format: Format,
+    compressed: bool,
+    ifaces: Vec<Interface>,
+    pending: usize,
+    index: u64,
+    max_record: usize,
+    capacity: usize,
+    last_ts: Timestamp,
+    truncated_tail: Option<(u64, usize)>,
+    finished: bool,
+}
+
+struct Meta {
+    /// `None` for blocks without a timestamp (pcapng SPB): the previous packet's time is used.
+    ts: Option<Timestamp>,
+    linktype: u32,
+    orig_len: u32,
+    start: usize,
+    len: usize,
+}
+
+impl CaptureReader {
+    /// Opens a file by path; `-` is standard input.
+    pub fn open(path: &str, cfg: &ReaderConfig) -> Result<CaptureReader, CaptureError> {
+        if path == "-" {
+            return Self::from_read(path, Box::new(io::stdin()), cfg);
+        }
+        let f = std::fs::File::open(path).map_err(|e| CaptureError::Io {
+            file: path.to_string(),
+            source: e,
+        })?;
+        Self::from_read(path, Box::new(f), cfg)
+    }
+
+    /// Wraps any byte source. The format (and gzip compression) is detected from its content.
+    pub fn from_read(
+        name: &str,
+        mut r: Box<dyn Read + Send>,
+        cfg: &ReaderConfig,
+    ) -> Result<CaptureReader, CaptureError> {
+        let io_err = |e| CaptureError::Io {
+            file: name.to_string(),
+            source: e,
+        };
+        let mut prefix = read_prefix(&mut r, PREFIX).map_err(io_err)?;
+        let mut compressed = false;
+        if prefix.starts_with(&GZIP) {
+            compressed = true;
+            let chained = io::Cursor::new(prefix).chain(r);
+            r = Box::new(flate2::read::MultiGzDecoder::new(chained));
+            prefix = read_prefix(&mut r, PREFIX).map_err(|e| {
+                CaptureError::format(name, 0, format!("gzip stream unreadable: {e}"))
+            })?;
+        }
+        let format = detect(name, &prefix, compressed)?;
+        let capacity = cfg.buffer.max(PREFIX * 2);
+        let chained = io::Cursor::new(prefix).chain(r);
+        let inner = pcap_parser::create_reader(capacity, chained).map_err(|e| {
+            CaptureError::format(name, 0, format!("unreadable {format:?} header: {e:?}"))
+        })?;
+        Ok(CaptureReader {
+            name: name.to_string(),
+            inner,
+            format,
+            compressed,
+            ifaces: Vec::new(),
+            pending: 0,
+            index: 0,
+            max_record: cfg.max_record.max(capacity),
+            capacity,
+            last_ts: Timestamp::default(),
+            truncated_tail: None,
+            finished: false,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// True for gzip-compressed input; offsets are then positions in the decompressed data.
+    pub fn compressed(&self) -> bool {
+        self.compressed
+    }
+
+    /// Bytes of the (decompressed) stream consumed so far.
+    pub fn consumed(&self) -> u64 {
+        (self.inner.consumed() + self.pending) as u64
+    }
+
+    /// Packets returned so far (the number of the last one).
+    pub fn packets(&self) -> u64 {
+        self.index
+    }
+
+    /// Set when the stream ended inside a record: (offset of the record, bytes present).
+    pub fn truncated_tail(&self) -> Option<(u64, usize)> {
+        self.truncated_tail
+    }
+
+    /// The next packet, `Ok(None)` at the end of the stream. A record cut short by the end of
+    /// the stream is not an error: it ends the stream and is reported by [`Self::truncated_tail`].
+    /// After an error the reader is finished (the rest of the file cannot be framed reliably).
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        if self.finished {
+            return Ok(None);
+        }
+        loop {
+            if self.pending > 0 {
+                // No shift here: `refill` moves the (small) unread remainder when needed,
+                // instead of moving half the buffer every time the position passes the middle.
+                self.inner.consume_noshift(self.pending);
+                self.pending = 0;
+            }
+            let offset = self.inner.consumed() as u64;
+            let base = self.inner.data().as_ptr() as usize;
+            let step = match self.inner.next() {
+                Ok((len, block)) => Ok((len, block_meta(&mut self.ifaces, block, base))),
+                Err(e) => Err(simplify(e)),
+            };
+            match step {
+                Ok((len, meta)) => {
+                    self.pending = len;
+                    let meta = match meta {
+                        Ok(Some(m)) => m,
+                        Ok(None) => continue,
+                        Err(reason) => {
+                            self.finished = true;
+                            return Err(CaptureError::format(&self.name, offset, reason));
+                        }
+                    };
+                    self.index += 1;
+                    let ts = meta.ts.unwrap_or(self.last_ts);
+                    self.last_ts = ts;
+                    return Ok(Some(Packet {
+                        ts,
+                        linktype: meta.linktype,
+                        data: &self.inner.data()[meta.start..meta.start + meta.len],
+                        orig_len: meta.orig_len,
+                        file: &self.name,
+                        index: self.index,
+                    }));
+                }
+                Err(Step::Eof) => {
+                    let left = self.inner.data().len();
+                    if left > 0 {
+                        self.truncated_tail = Some((offset, left));
+                    }
+                    self.finished = true;
+                    return Ok(None);
+                }
+                Err(Step::Refill) => {
+                    if let Err(e) = self.inner.refill() {
+                        self.finished = true;
+                        return Err(CaptureError::format(
+                            &self.name,
+                            offset,
+                            format!("read error: {e:?}"),
+                        ));
+                    }
+                }
+                Err(Step::TooSmall) => {
+                    if self.capacity >= self.max_record {
+                        self.finished = true;
+                        return Err(CaptureError::format(
+                            &self.name,
+                            offset,
+                            format!(
+                                "record longer than the {}-byte cap (corrupt length field?)",
+                                self.max_record
+                            ),
+                        ));
+                    }
+                    self.capacity = (self.capacity * 2).min(self.max_record);
+                    self.inner.grow(self.capacity);
+                    if let Err(e) = self.inner.refill() {
+                        self.finished = true;
+                        return Err(CaptureError::format(
+                            &self.name,
+                            offset,
+                            format!("read error: {e:?}"),
+                        ));
+                    }
+                }
+                Err(Step::Bad(reason)) => {
+                    self.finished = true;
+                    return Err(CaptureError::format(&self.name, offset, reason));
+                }
+            }
+        }
+    }
+
+    /// Timestamp of the first packet, reading at most the first few blocks.
+    pub fn first_timestamp(&mut self) -> Option<Timestamp> {
+        match self.next_packet() {
+            Ok(Some(p)) => Some(p.ts),
+            _ => None,
+        }
+    }
+
+    /// Timestamp of the last packet returned.
+    pub fn last_timestamp(&self) -> Timestamp {
+        self.last_ts
+    }
+}
+
+enum Step {
+    Eof,
+    Refill,
+    TooSmall,
+    Bad(String),
+}
+
+fn simplify(e: PcapError<&[u8]>) -> Step {
+    match e {
+        PcapError::Eof | PcapError::UnexpectedEof => Step::Eof,
+        PcapError::Incomplete(_) => Step::Refill,
+        PcapError::BufferTooSmall => Step::TooSmall,
+        PcapError::ReadError => Step::Bad("read error".into()),
+        PcapError::HeaderNotRecognized => Step::Bad("header not recognized".into()),
+        PcapError::NomError(_, k) | PcapError::OwnedNomError(_, k) => {
+            Step::Bad(format!("malformed record ({k:?})"))
+        }
+    }
+}
+
+fn read_prefix(r: &mut dyn Read, max: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(max);
+    r.take(max as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn detect(name: &str, p: &[u8], compressed: bool) -> Result<Format, CaptureError> {
+    let what = if compressed {
+        "decompressed data"
+    } else {
+        "file"
+    };
+    if p.is_empty() {
+        return Err(CaptureError::format(name, 0, format!("empty {what}")));
+    }
+    if p.len() < 4 {
+        return Err(CaptureError::format(
+            name,
+            0,
+            format!("truncated header: {} bytes", p.len()),
+        ));
+    }
+    let magic = [p[0], p[1], p[2], p[3]];
+    if magic == PCAPNG_SHB {
+        if p.len() < 28 {
+            return Err(CaptureError::format(
+                name,
+                0,
+                format!("truncated pcapng section header: {} bytes", p.len()),
+            ));
+        }
+        return Ok(Format::PcapNg);
+    }
+    let le = u32::from_le_bytes(magic);
+    let be = u32::from_be_bytes(magic);
+    let pcap_magics = [0xa1b2_c3d4, 0xa1b2_3c4d, 0xa1b2_cd34];
+    if pcap_magics.contains(&le) || pcap_magics.contains(&be) {
+        if p.len() < 24 {
+            return Err(CaptureError::format(
+                name,
+                0,
+                format!("truncated pcap header: {} of 24 bytes", p.len()),
+            ));
+        }
+        return Ok(Format::Pcap);
+    }
+    Err(CaptureError::format(
+        name,
+        0,
+        format!(
+            "not a pcap or pcapng {what} (magic {:02x} {:02x} {:02x} {:02x})",
+            p[0], p[1], p[2], p[3]
+        ),
+    ))
+}
+
+/// Extracts what a packet needs from a block, updating the interface table.
+/// `base` is the address of the reader's data so the packet can be re-sliced after the borrow.
+fn block_meta(
+    ifaces: &mut Vec<Interface>,
+    block: PcapBlockOwned<'_>,
+    base: usize,
+) -> Result<Option<Meta>, String> {
+    let start_of = |d: &[u8]| d.as_ptr() as usize - base;
+    match block {
+        PcapBlockOwned::LegacyHeader(h) => {
+            let resolution = if h.is_nanosecond_precision() {
+                1_000_000_000
+            } else {
+                1_000_000
+            };
+            ifaces.clear();
+            ifaces.push(Interface {
+                linktype: h.network.0 as u32,
+                resolution,
+                offset: 0,
+                snaplen: h.snaplen,
+            });
+            Ok(None)
+        }
+        PcapBlockOwned::Legacy(b) => {
+            let iface = ifaces.first().ok_or("packet before the file header")?;
+            let frac = u64::from(b.ts_usec);
+            let nsec = frac * 1_000_000_000 / iface.resolution;
+            let data = b.data;
+            Ok(Some(Meta {
+                ts: Some(Timestamp::new(
+                    i64::from(b.ts_sec) + (nsec / 1_000_000_000) as i64,
+                    (nsec % 1_000_000_000) as u32,
+                )),
+                linktype: iface.linktype,
+                orig_len: b.origlen,
+                start: start_of(data),
+                len: data.len(),
+            }))
+        }
+        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+            ifaces.clear();
+            Ok(None)
+        }
+        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+            let resolution = idb.ts_resolution().filter(|r| *r > 0).ok_or_else(|| {
+                format!(
+                    "interface {}: invalid if_tsresol {}",
+                    ifaces.len(),
+                    idb.if_tsresol
+                )
+            })?;
+            ifaces.push(Interface {
+                linktype: idb.linktype.0 as u32,
+                resolution,
+                offset: idb.ts_offset(),
+                snaplen: idb.snaplen,
+            });
+            Ok(None)
+        }
+        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+            let iface = ifaces
+                .get(epb.if_id as usize)
+                .ok_or_else(|| format!("packet for undeclared interface {}", epb.if_id))?;
+            let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+            let data = epb.packet_data();
+            Ok(Some(Meta {
+                ts: Some(scale_ts(raw, iface.resolution, iface.offset)),
+                linktype: iface.linktype,
+                orig_len: epb.origlen,
+                start: start_of(data),
+                len: data.len(),
+            }))
+        }
+        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+            let iface = ifaces
+                .first()
+                .ok_or("simple packet block before any interface")?;
+            let mut len = spb.data.len().min(spb.origlen as usize);
+            if iface.snaplen > 0 {
+                len = len.min(iface.snaplen as usize);
+            }
+            Ok(Some(Meta {
+                // SPBs carry no timestamp (pcapng §4.4).
+                ts: None,
+                linktype: iface.linktype,
+                orig_len: spb.origlen,
+                start: start_of(spb.data),
+                len,
+            }))
+        }
+        PcapBlockOwned::NG(_) => Ok(None),
+    }
+}
+
+fn scale_ts(raw: u64, resolution: u64, offset: i64) -> Timestamp {
+    let sec = (raw / resolution) as i64 + offset;
+    let frac = u128::from(raw % resolution);
+    let nsec = (frac * 1_000_000_000 / u128::from(resolution)) as u32;
+    Timestamp::new(sec, nsec)
+}

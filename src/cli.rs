@@ -1,0 +1,60 @@
+//! Helpers shared by the command-line tools: input expansion with warnings, progress bar,
+//! end-of-run summary, broken-pipe handling.
+
+use crate::capture::{expand_inputs, CaptureError, Input, ReaderConfig};
+use crate::engine::RunReport;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+
+/// Prints a warning about an input on stderr, prefixed by the tool's name.
+pub fn warn(tool: &str, e: &CaptureError) {
+    eprintln!("{tool}: warning: {e}");
+}
+
+/// Expands the paths, printing a warning for each one skipped.
+pub fn inputs(tool: &str, paths: &[String], cfg: &ReaderConfig) -> (Vec<Input>, usize) {
+    let (inputs, warnings) = expand_inputs(paths, cfg);
+    for w in &warnings {
+        warn(tool, w);
+    }
+    (inputs, warnings.len())
+}
+
+/// A byte-based progress bar on stderr, only when stderr is a terminal and sizes are known.
+pub fn progress_bar(inputs: &[Input], quiet: bool) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = inputs.iter().map(|i| i.size).sum::<Option<u64>>()?;
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Some(pb)
+}
+
+/// The capture-level part of the end summary.
+pub fn summary_line(r: &RunReport) -> String {
+    format!(
+        "{} files ({} unreadable), {} packets, {} bytes read, {} non-TCP/UDP, {} malformed, {} fragments reassembled, {} fragments dropped, {} warnings",
+        r.files,
+        r.files_failed,
+        r.packets,
+        r.bytes,
+        r.net.not_tcp_udp + r.net.bad_linktype,
+        r.net.malformed,
+        r.defrag.reassembled,
+        r.defrag.dropped_cap + r.defrag.dropped_truncated + r.defrag.timed_out,
+        r.warnings,
+    )
+}
+
+/// True if the error (or its cause) is a closed pipe: the reader went away, which is not a
+/// failure of ours (`sefollow … | head`).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

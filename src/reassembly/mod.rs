@@ -1,0 +1,592 @@
+//! TCP stream reassembly and UDP flow tracking. Nothing here knows about protocols.
+//!
+//! Semantics follow `reassembly.md` §2 (Zeek/Suricata style): per connection and direction,
+//! u64 offsets relative to the first byte of the stream (ISN+1, or the first sequence number
+//! seen when the capture starts mid-stream); out-of-order data buffered; retransmissions
+//! dropped and counted; overlapping data: the first copy wins and a differing copy is
+//! reported as a conflict; holes become typed [`StreamEvent::Gap`]s (never zero-filled) once
+//! the peer ACKs past them, on FIN/RST, idle timeout, a buffer cap or end of input.
+
+mod tcp;
+
+use crate::capture::Timestamp;
+use crate::net::{Addr, Endpoints, Segment, Transport, Vlans};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use tcp::TcpConn;
+
+/// Limits and policies of the engine.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// A TCP connection with no packet for this long (capture time) is closed (`end: timeout`).
+    pub tcp_idle_secs: i64,
+    /// A UDP flow with no datagram for this long is closed.
+    pub udp_idle_secs: i64,
+    /// Out-of-order bytes buffered per direction before the hole is declared a gap.
+    pub ooo_per_dir: usize,
+    /// Out-of-order bytes buffered over all connections.
+    pub ooo_global: usize,
+    /// Delivered bytes remembered per direction to compare retransmissions (conflict check).
+    pub history: usize,
+    /// Seconds a closed connection's tuple is remembered to absorb late packets.
+    pub closed_linger_secs: i64,
+    /// Closed tuples remembered at most.
+    pub max_closed: usize,
+    /// Connections and flows tracked at once; packets of new ones beyond are dropped and counted.
+    pub max_conns: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tcp_idle_secs: 300,
+            udp_idle_secs: 120,
+            ooo_per_dir: 1 << 20,
+            ooo_global: 32 << 20,
+            history: 4096,
+            closed_linger_secs: 10,
+            max_closed: 16_384,
+            max_conns: 1 << 20,
+        }
+    }
+}
+
+/// Direction within a connection: the client is the SYN sender (for a connection picked up
+/// mid-stream, the side with the higher port; for UDP, the first sender).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    C2S = 0,
+    S2C = 1,
+}
+
+impl Dir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::C2S => "c2s",
+            Dir::S2C => "s2c",
+        }
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::C2S => Dir::S2C,
+            Dir::S2C => Dir::C2S,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// How a direction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Fin,
+    Rst,
+    Timeout,
+    Eof,
+}
+
+impl End {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            End::Fin => "fin",
+            End::Rst => "rst",
+            End::Timeout => "timeout",
+            End::Eof => "eof",
+        }
+    }
+}
+
+/// What stays the same for the life of a connection.
+#[derive(Clone, Debug)]
+pub struct ConnInfo {
+    /// Unique per connection; a reused tuple gets a new id. Starts at 1.
+    pub id: u64,
+    pub transport: Proto,
+    pub client: (Addr, u16),
+    pub server: (Addr, u16),
+    pub v6: bool,
+    pub vlan: Vlans,
+}
+
+impl ConnInfo {
+    /// Endpoints of one direction, sender first.
+    pub fn endpoints(&self, dir: Dir) -> Endpoints {
+        let (s, d) = match dir {
+            Dir::C2S => (self.client, self.server),
+            Dir::S2C => (self.server, self.client),
+        };
+        Endpoints {
+            src: s.0,
+            dst: d.0,
+            sport: s.1,
+            dport: d.1,
+            v6: self.v6,
+            vlan: self.vlan,
+        }
+    }
+}
+
+/// Per-direction account, complete when the connection closes.
+#[derive(Clone, Debug, Default)]
+pub struct DirStats {
+    pub packets: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    /// Bytes delivered as Data events.
+    pub bytes: u64,
+    /// `[offset, len]` of every gap.
+    pub gaps: Vec<(u64, u64)>,
+    /// `[offset, len]` of every overlap whose bytes differed from the first copy.
+    pub conflicts: Vec<(u64, u64)>,
+    /// Bytes received again (retransmissions and overlaps), not delivered twice.
+    pub retx_bytes: u64,
+    pub keepalives: u64,
+    /// The stream was picked up without its SYN.
+    pub midstream: bool,
+    /// Sequence number of the SYN, when seen.
+    pub isn: Option<u32>,
+    pub end: Option<End>,
+}
+
+impl DirStats {
+    fn saw(&mut self, ts: Timestamp) {
+        self.packets += 1;
+        if self.first_ts.is_none() {
+            self.first_ts = Some(ts);
+        }
+        self.last_ts = Some(ts);
+    }
+}
+
+/// Where an event comes from: the packet being processed (for data completed from buffered
+/// segments, the packet that completed it).
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx<'a> {
+    pub ts: Timestamp,
+    pub file: &'a str,
+    pub pkt: u64,
+}
+
+#[derive(Debug)]
+pub enum StreamEvent<'a> {
+    Open {
+        conn: &'a ConnInfo,
+    },
+    Data {
+        conn: &'a ConnInfo,
+        dir: Dir,
+        offset: u64,
+        bytes: &'a [u8],
+    },
+    Gap {
+        conn: &'a ConnInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+    },
+    Conflict {
+        conn: &'a ConnInfo,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+    },
+    Close {
+        conn: &'a ConnInfo,
+        stats: &'a [DirStats; 2],
+    },
+}
+
+/// Receives the engine's events.
+pub trait Sink {
+    fn event(&mut self, ctx: &Ctx<'_>, ev: StreamEvent<'_>);
+}
+
+/// Engine-wide counters.
+#[derive(Clone, Debug, Default)]
+pub struct EngineStats {
+    pub tcp_conns: u64,
+    pub udp_flows: u64,
+    /// Packets for a closed connection (late ACKs, retransmissions after FIN/RST).
+    pub after_close: u64,
+    /// RST for a connection never seen.
+    pub stray_rst: u64,
+    /// Gaps declared because an out-of-order cap was reached.
+    pub forced_gaps: u64,
+    /// Packets dropped because `max_conns` was reached.
+    pub dropped_conns: u64,
+    /// Largest out-of-order byte total held at once.
+    pub ooo_peak: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    a: Addr,
+    b: Addr,
+    ap: u16,
+    bp: u16,
+    v6: bool,
+    vlan: Vlans,
+}
+
+/// Canonical (direction-free) key and whether the sender is the key's `a` side.
+fn key_of(ep: &Endpoints) -> (Key, bool) {
+    let sender_first = (ep.src, ep.sport) <= (ep.dst, ep.dport);
+    let (a, ap, b, bp) = if sender_first {
+        (ep.src, ep.sport, ep.dst, ep.dport)
+    } else {
+        (ep.dst, ep.dport, ep.src, ep.sport)
+    };
+    (
+        Key {
+            a,
+            b,
+            ap,
+            bp,
+            v6: ep.v6,
+            vlan: ep.vlan,
+        },
+        sender_first,
+    )
+}
+
+enum Slot {
+    Open(Box<TcpConn>),
+    /// A closed connection, kept for a while so late packets do not start a new one.
+    Closed {
+        id: u64,
+        client_isn: Option<u32>,
+    },
+}
+
+struct UdpFlow {
+    info: ConnInfo,
+    client_is_a: bool,
+    stats: [DirStats; 2],
+    next: [u64; 2],
+    last_ts: Timestamp,
+}
+
+/// The reassembly engine: feed it segments in capture order, then call [`Reassembler::finish`].
+pub struct Reassembler {
+    cfg: Config,
+    tcp: FxHashMap<Key, Slot>,
+    udp: FxHashMap<Key, UdpFlow>,
+    closed: VecDeque<(Timestamp, Key, u64)>,
+    next_id: u64,
+    ooo_total: usize,
+    last_sweep: i64,
+    pub stats: EngineStats,
+}
+
+impl Reassembler {
+    pub fn new(cfg: Config) -> Self {
+        Reassembler {
+            cfg,
+            tcp: FxHashMap::default(),
+            udp: FxHashMap::default(),
+            closed: VecDeque::new(),
+            next_id: 1,
+            ooo_total: 0,
+            last_sweep: i64::MIN,
+            stats: EngineStats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Connections and flows currently open.
+    pub fn open_count(&self) -> usize {
+        self.tcp
+            .values()
+            .filter(|s| matches!(s, Slot::Open(_)))
+            .count()
+            + self.udp.len()
+    }
+
+    fn new_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Processes one segment.
+    pub fn process<S: Sink>(&mut self, seg: &Segment<'_>, ctx: &Ctx<'_>, sink: &mut S) {
+        if ctx.ts.sec != self.last_sweep {
+            self.sweep(ctx, sink);
+        }
+        match seg.transport {
+            Transport::Tcp(h) => self.tcp_segment(seg, h, ctx, sink),
+            Transport::Udp => self.udp_datagram(seg, ctx, sink),
+        }
+    }
+
+    fn tcp_segment<S: Sink>(
+        &mut self,
+        seg: &Segment<'_>,
+        h: crate::net::TcpHeader,
+        ctx: &Ctx<'_>,
+        sink: &mut S,
+    ) {
+        use crate::net::TcpHeader as T;
+        let (key, sender_is_a) = key_of(&seg.ep);
+        let syn_only = h.has(T::SYN) && !h.has(T::ACK);
+        // Common case first: one lookup for a packet of an open connection.
+        if let Some(Slot::Open(conn)) = self.tcp.get_mut(&key) {
+            if !(syn_only && conn.is_new_syn(sender_is_a, h.seq)) {
+                let closed = conn.segment(
+                    sender_is_a,
+                    &h,
+                    seg.payload,
+                    seg.missing,
+                    &self.cfg,
+                    &mut self.ooo_total,
+                    &mut self.stats,
+                    ctx,
+                    sink,
+                );
+                self.stats.ooo_peak = self.stats.ooo_peak.max(self.ooo_total);
+                if let Some(end) = closed {
+                    if let Some(Slot::Open(conn)) = self.tcp.remove(&key) {
+                        self.close_conn(key, conn, end, ctx, sink);
+                    }
+                }
+                return;
+            }
+            // A new SYN on this tuple: the old connection is over (port reuse).
+            let end = conn.reuse_end();
+            if let Some(Slot::Open(conn)) = self.tcp.remove(&key) {
+                self.close_conn(key, conn, end, ctx, sink);
+            }
+        }
+        match self.tcp.get(&key) {
+            Some(Slot::Closed { client_isn, .. }) if !(syn_only && *client_isn != Some(h.seq)) => {
+                self.stats.after_close += 1;
+                return;
+            }
+            None if h.has(T::RST) => {
+                self.stats.stray_rst += 1;
+                return;
+            }
+            _ => {}
+        }
+        if self.tcp.len() >= self.cfg.max_conns {
+            self.stats.dropped_conns += 1;
+            return;
+        }
+        let id = self.new_id();
+        let mut conn = Box::new(TcpConn::new(id, &seg.ep, sender_is_a, &h));
+        self.stats.tcp_conns += 1;
+        sink.event(ctx, StreamEvent::Open { conn: &conn.info });
+        let closed = conn.segment(
+            sender_is_a,
+            &h,
+            seg.payload,
+            seg.missing,
+            &self.cfg,
+            &mut self.ooo_total,
+            &mut self.stats,
+            ctx,
+            sink,
+        );
+        match closed {
+            Some(end) => self.close_conn(key, conn, end, ctx, sink),
+            None => {
+                self.tcp.insert(key, Slot::Open(conn));
+            }
+        }
+    }
+
+    /// Flushes a connection, emits Close, and leaves a tombstone for the tuple.
+    fn close_conn<S: Sink>(
+        &mut self,
+        key: Key,
+        mut conn: Box<TcpConn>,
+        end: End,
+        ctx: &Ctx<'_>,
+        sink: &mut S,
+    ) {
+        conn.finish(end, &mut self.ooo_total, ctx, sink);
+        let id = conn.info.id;
+        self.tcp.insert(
+            key,
+            Slot::Closed {
+                id,
+                client_isn: conn.client_isn(),
+            },
+        );
+        self.closed.push_back((ctx.ts, key, id));
+    }
+
+    fn udp_datagram<S: Sink>(&mut self, seg: &Segment<'_>, ctx: &Ctx<'_>, sink: &mut S) {
+        let (key, sender_is_a) = key_of(&seg.ep);
+        if !self.udp.contains_key(&key) {
+            if self.udp.len() >= self.cfg.max_conns {
+                self.stats.dropped_conns += 1;
+                return;
+            }
+            let id = self.new_id();
+            let info = ConnInfo {
+                id,
+                transport: Proto::Udp,
+                client: (seg.ep.src, seg.ep.sport),
+                server: (seg.ep.dst, seg.ep.dport),
+                v6: seg.ep.v6,
+                vlan: seg.ep.vlan,
+            };
+            sink.event(ctx, StreamEvent::Open { conn: &info });
+            self.stats.udp_flows += 1;
+            self.udp.insert(
+                key,
+                UdpFlow {
+                    info,
+                    client_is_a: sender_is_a,
+                    stats: Default::default(),
+                    next: [0; 2],
+                    last_ts: ctx.ts,
+                },
+            );
+        }
+        let f = self.udp.get_mut(&key).expect("inserted above");
+        let dir = if sender_is_a == f.client_is_a {
+            Dir::C2S
+        } else {
+            Dir::S2C
+        };
+        let i = dir.index();
+        f.last_ts = ctx.ts;
+        f.stats[i].saw(ctx.ts);
+        let offset = f.next[i];
+        if !seg.payload.is_empty() {
+            sink.event(
+                ctx,
+                StreamEvent::Data {
+                    conn: &f.info,
+                    dir,
+                    offset,
+                    bytes: seg.payload,
+                },
+            );
+            f.stats[i].bytes += seg.payload.len() as u64;
+        }
+        f.next[i] += seg.payload.len() as u64;
+        if seg.missing > 0 {
+            let len = u64::from(seg.missing);
+            sink.event(
+                ctx,
+                StreamEvent::Gap {
+                    conn: &f.info,
+                    dir,
+                    offset: f.next[i],
+                    len,
+                },
+            );
+            f.stats[i].gaps.push((f.next[i], len));
+            f.next[i] += len;
+        }
+    }
+
+    /// Closes idle connections and forgets old tombstones; runs once per second of capture time.
+    fn sweep<S: Sink>(&mut self, ctx: &Ctx<'_>, sink: &mut S) {
+        self.last_sweep = ctx.ts.sec;
+        let now = ctx.ts;
+        let idle = self.cfg.tcp_idle_secs;
+        let expired: Vec<Key> = self
+            .tcp
+            .iter()
+            .filter_map(|(k, s)| match s {
+                Slot::Open(c) if now.secs_since(c.last_ts) >= idle => Some(*k),
+                _ => None,
+            })
+            .collect();
+        for k in expired {
+            if let Some(Slot::Open(conn)) = self.tcp.remove(&k) {
+                self.close_conn(k, conn, End::Timeout, ctx, sink);
+            }
+        }
+        let linger = self.cfg.closed_linger_secs;
+        while let Some(&(ts, k, id)) = self.closed.front() {
+            if self.closed.len() <= self.cfg.max_closed && now.secs_since(ts) < linger {
+                break;
+            }
+            self.closed.pop_front();
+            if matches!(self.tcp.get(&k), Some(Slot::Closed { id: i, .. }) if *i == id) {
+                self.tcp.remove(&k);
+            }
+        }
+        let udp_idle = self.cfg.udp_idle_secs;
+        let stale: Vec<Key> = self
+            .udp
+            .iter()
+            .filter(|(_, f)| now.secs_since(f.last_ts) >= udp_idle)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in stale {
+            if let Some(f) = self.udp.remove(&k) {
+                close_udp(f, End::Timeout, ctx, sink);
+            }
+        }
+    }
+
+    /// End of input: every open connection and flow is flushed and closed (`end: eof`).
+    /// Close events come in connection-id order.
+    pub fn finish<S: Sink>(&mut self, ctx: &Ctx<'_>, sink: &mut S) {
+        let mut tcp: Vec<Box<TcpConn>> = self
+            .tcp
+            .drain()
+            .filter_map(|(_, s)| match s {
+                Slot::Open(c) => Some(c),
+                Slot::Closed { .. } => None,
+            })
+            .collect();
+        tcp.sort_by_key(|c| c.info.id);
+        let mut udp: Vec<UdpFlow> = self.udp.drain().map(|(_, f)| f).collect();
+        udp.sort_by_key(|f| f.info.id);
+        let (mut ti, mut ui) = (tcp.into_iter().peekable(), udp.into_iter().peekable());
+        loop {
+            let take_tcp = match (ti.peek(), ui.peek()) {
+                (Some(t), Some(u)) => t.info.id < u.info.id,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_tcp {
+                let mut c = ti.next().expect("peeked");
+                c.finish(End::Eof, &mut self.ooo_total, ctx, sink);
+            } else {
+                close_udp(ui.next().expect("peeked"), End::Eof, ctx, sink);
+            }
+        }
+        self.closed.clear();
+    }
+}
+
+fn close_udp<S: Sink>(mut f: UdpFlow, end: End, ctx: &Ctx<'_>, sink: &mut S) {
+    for s in f.stats.iter_mut() {
+        s.end = Some(end);
+    }
+    sink.event(
+        ctx,
+        StreamEvent::Close {
+            conn: &f.info,
+            stats: &f.stats,
+        },
+    );
+}

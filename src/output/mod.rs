@@ -1,8 +1,14 @@
 //! Records written by the tools (JSON Lines, documented in docs/FORMAT.md).
 
+mod files;
 mod flow;
+mod flows;
+mod follow;
 
+pub use files::{file_name, FileWriter};
 pub use flow::{flow_record, FORMAT_VERSION};
+pub use flows::{FlowList, Totals};
+pub use follow::{Follow, FollowFormat};
 
 use std::fmt::Write;
 

@@ -284,6 +284,9 @@ impl Stream {
 /// Keeps the last `cap` delivered bytes; byte at offset `o` lives at `o % cap`. The ring grows
 /// as data arrives, so short streams never allocate or zero the whole ring.
 fn remember(hist: &mut Vec<u8>, cap: usize, off: u64, bytes: &[u8]) {
+    if hist.capacity() == 0 {
+        hist.reserve_exact(cap);
+    }
     if hist.len() < cap && off == hist.len() as u64 {
         let take = (cap - hist.len()).min(bytes.len());
         hist.extend_from_slice(&bytes[..take]);

@@ -1,15 +1,43 @@
 //! Wiring of the lower layers: inputs → packets → segments → stream events, with progress,
-//! warnings and counters. Binaries call [`run`] with their own [`Sink`].
+//! warnings and counters, and follow mode for captures still being written. Binaries call
+//! [`run`] with their own [`Sink`].
 
-use crate::capture::{CaptureError, CaptureReader, Input, ReaderConfig, Timestamp};
+use crate::capture::{expand_inputs, CaptureError, CaptureReader, Input, ReaderConfig, Timestamp};
 use crate::net::{DefragConfig, DefragStats, NetStats, Slicer};
 use crate::reassembly::{self, Ctx, EngineStats, Reassembler, Sink};
+use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+/// Follow mode: wait for growing files and, in a watched directory, for new files
+/// (tcpdump `-w`, `-C`/`-G` rotation).
+#[derive(Clone, Debug)]
+pub struct FollowConfig {
+    /// Directory whose new capture files are read after the current one.
+    pub watch_dir: Option<PathBuf>,
+    /// Longest wait between looks when no change notification arrives.
+    pub poll: Duration,
+    /// Stop after this long without new data (None: follow until interrupted).
+    pub quit_after_idle: Option<Duration>,
+}
+
+impl Default for FollowConfig {
+    fn default() -> Self {
+        FollowConfig {
+            watch_dir: None,
+            poll: Duration::from_millis(200),
+            quit_after_idle: None,
+        }
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct RunConfig {
     pub reader: ReaderConfig,
     pub defrag: DefragConfig,
     pub reassembly: reassembly::Config,
+    pub follow: Option<FollowConfig>,
 }
 
 /// What a run read and what it had to leave out.
@@ -49,9 +77,61 @@ impl<F: FnMut(u64)> Progress for F {
     }
 }
 
+/// Blocks until a file system change is notified or the poll interval passes (notify, with
+/// plain polling when no watcher can be set up). Never spins.
+struct Waiter {
+    rx: Option<Receiver<()>>,
+    _watcher: Option<notify::RecommendedWatcher>,
+    poll: Duration,
+}
+
+impl Waiter {
+    fn new(path: Option<PathBuf>, poll: Duration) -> Waiter {
+        use notify::Watcher;
+        let (tx, rx) = channel();
+        let watcher = path.and_then(|p| {
+            let mut w = notify::recommended_watcher(move |_res| {
+                let _ = tx.send(());
+            })
+            .ok()?;
+            w.watch(&p, notify::RecursiveMode::NonRecursive).ok()?;
+            Some(w)
+        });
+        Waiter {
+            rx: watcher.as_ref().map(|_| rx),
+            _watcher: watcher,
+            poll,
+        }
+    }
+
+    fn wait(&self) {
+        match &self.rx {
+            Some(rx) => {
+                let _ = rx.recv_timeout(self.poll);
+                while rx.try_recv().is_ok() {}
+            }
+            None => std::thread::sleep(self.poll),
+        }
+    }
+}
+
+/// New capture files in the watched directory, in order.
+fn new_files(dir: &std::path::Path, seen: &mut HashSet<String>, cfg: &ReaderConfig) -> Vec<Input> {
+    let (found, _) = expand_inputs(&[dir.to_string_lossy().into_owned()], cfg);
+    let fresh: Vec<Input> = found
+        .into_iter()
+        .filter(|i| !seen.contains(&i.path))
+        .collect();
+    for i in &fresh {
+        seen.insert(i.path.clone());
+    }
+    fresh
+}
+
 /// Reads every input in order, feeding one reassembly engine (so a capture split into rotated
 /// files continues its connections), then flushes it. Errors in one input are reported through
-/// `warn` and do not stop the others.
+/// `warn` and do not stop the others. With `cfg.follow`, the last file is followed as it grows
+/// and new files in the watched directory are read in turn.
 pub fn run<S: Sink>(
     inputs: &[Input],
     cfg: &RunConfig,
@@ -67,9 +147,66 @@ pub fn run<S: Sink>(
     let mut last_ts = Timestamp::default();
     let mut last_file = String::new();
     let mut last_pkt = 0;
-    'inputs: for input in inputs {
+    let follow = cfg.follow.as_ref();
+    let mut queue: VecDeque<Input> = inputs.iter().cloned().collect();
+    let mut seen: HashSet<String> = inputs.iter().map(|i| i.path.clone()).collect();
+    let waiter = follow.map(|f| {
+        let target = f.watch_dir.clone().or_else(|| {
+            inputs
+                .last()
+                .and_then(|i| PathBuf::from(&i.path).parent().map(|p| p.to_path_buf()))
+                .map(|p| {
+                    if p.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        p
+                    }
+                })
+        });
+        Waiter::new(target, f.poll)
+    });
+    let mut last_data = Instant::now();
+    let idle_over = |since: Instant| {
+        follow
+            .and_then(|f| f.quit_after_idle)
+            .is_some_and(|q| since.elapsed() >= q)
+    };
+    // In follow mode: wait for something to change; false when it is time to stop.
+    let pause = |sink: &mut S, since: Instant| -> bool {
+        sink.idle();
+        if idle_over(since) || stop(sink) {
+            return false;
+        }
+        if let Some(w) = &waiter {
+            w.wait();
+        }
+        true
+    };
+    'inputs: loop {
+        let Some(input) = queue.pop_front() else {
+            let Some(f) = follow else { break };
+            if let Some(dir) = &f.watch_dir {
+                let fresh = new_files(dir, &mut seen, &cfg.reader);
+                if !fresh.is_empty() {
+                    queue.extend(fresh);
+                    continue;
+                }
+            }
+            if !pause(sink, last_data) {
+                break;
+            }
+            continue;
+        };
         let mut r = match CaptureReader::open(&input.path, &cfg.reader) {
             Ok(r) => r,
+            Err(CaptureError::Format { offset: 0, .. }) if follow.is_some() && queue.is_empty() => {
+                // Just created, header not written yet: look again later.
+                queue.push_front(input);
+                if !pause(sink, last_data) {
+                    break;
+                }
+                continue;
+            }
             Err(e) => {
                 report.files_failed += 1;
                 report.warnings += 1;
@@ -77,12 +214,15 @@ pub fn run<S: Sink>(
                 continue;
             }
         };
+        r.set_follow(follow.is_some());
         report.files += 1;
+        let mut finishing = false;
         loop {
             match r.next_packet() {
                 Ok(Some(pkt)) => {
                     report.packets += 1;
                     last_ts = pkt.ts;
+                    last_data = Instant::now();
                     let ctx = Ctx {
                         ts: pkt.ts,
                         file: pkt.file,
@@ -99,7 +239,28 @@ pub fn run<S: Sink>(
                         }
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    let Some(f) = follow else { break };
+                    if finishing {
+                        r.stop_following();
+                        break;
+                    }
+                    // The file is finished once a newer one exists (rotation): read what
+                    // arrived meanwhile, then move on. Otherwise it may still grow.
+                    let fresh = match &f.watch_dir {
+                        Some(dir) => new_files(dir, &mut seen, &cfg.reader),
+                        None => Vec::new(),
+                    };
+                    if !fresh.is_empty() || !queue.is_empty() {
+                        queue.extend(fresh);
+                        finishing = true;
+                        continue;
+                    }
+                    if !pause(sink, last_data) {
+                        r.stop_following();
+                        break;
+                    }
+                }
                 Err(e) => {
                     report.warnings += 1;
                     warn(&e);
@@ -121,6 +282,9 @@ pub fn run<S: Sink>(
         last_file = input.path.clone();
         last_pkt = r.packets();
         progress.update(done_before);
+        if follow.is_some() && idle_over(last_data) && queue.is_empty() {
+            break;
+        }
     }
     report.bytes = done_before;
     let ctx = Ctx {
@@ -131,6 +295,7 @@ pub fn run<S: Sink>(
     if !report.stopped_early {
         engine.finish(&ctx, sink);
     }
+    sink.idle();
     report.net = slicer.stats.clone();
     report.defrag = slicer.defrag_stats().clone();
     report.engine = engine.stats.clone();

@@ -9,4 +9,5 @@ pub mod cli;
 pub mod engine;
 pub mod net;
 pub mod output;
+pub mod protocols;
 pub mod reassembly;

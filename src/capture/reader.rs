@@ -64,6 +64,9 @@ pub struct CaptureReader {
     last_ts: Timestamp,
     truncated_tail: Option<(u64, usize)>,
     finished: bool,
+    /// Follow mode: the end of the data is not the end of the stream.
+    follow: bool,
+    need_refill: bool,
 }
 
 struct Meta {
@@ -127,6 +130,8 @@ impl CaptureReader {
             last_ts: Timestamp::default(),
             truncated_tail: None,
             finished: false,
+            follow: false,
+            need_refill: false,
         })
     }
 
@@ -158,12 +163,43 @@ impl CaptureReader {
         self.truncated_tail
     }
 
+    /// Follow mode (a file still being written): at the end of the data `next_packet` returns
+    /// `Ok(None)` without finishing, and the next call reads again, resuming a record cut in
+    /// the middle.
+    pub fn set_follow(&mut self, on: bool) {
+        self.follow = on;
+    }
+
+    /// Ends follow mode for a file that will not grow any more (a newer one appeared): a record
+    /// still incomplete becomes the truncated tail.
+    pub fn stop_following(&mut self) {
+        self.follow = false;
+        let left = self.inner.data().len();
+        if left > 0 && !self.finished {
+            self.truncated_tail = Some((self.inner.consumed() as u64, left));
+        }
+        self.finished = true;
+    }
+
     /// The next packet, `Ok(None)` at the end of the stream. A record cut short by the end of
     /// the stream is not an error: it ends the stream and is reported by [`Self::truncated_tail`].
     /// After an error the reader is finished (the rest of the file cannot be framed reliably).
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         if self.finished {
             return Ok(None);
+        }
+        if self.need_refill {
+            self.need_refill = false;
+            if self.pending > 0 {
+                self.inner.consume_noshift(self.pending);
+                self.pending = 0;
+            }
+            let at = self.inner.consumed() as u64;
+            if let Err(e) = self.inner.refill() {
+                let reason = format!("read error: {e:?}");
+                self.finished = true;
+                return Err(CaptureError::format(&self.name, at, reason));
+            }
         }
         loop {
             if self.pending > 0 {
@@ -200,6 +236,10 @@ impl CaptureReader {
                         file: &self.name,
                         index: self.index,
                     }));
+                }
+                Err(Step::Eof) if self.follow => {
+                    self.need_refill = true;
+                    return Ok(None);
                 }
                 Err(Step::Eof) => {
                     let left = self.inner.data().len();

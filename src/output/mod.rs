@@ -4,11 +4,13 @@ mod files;
 mod flow;
 mod flows;
 mod follow;
+mod records;
 
 pub use files::{file_name, FileWriter};
 pub use flow::{flow_record, FORMAT_VERSION};
 pub use flows::{FlowList, Totals};
 pub use follow::{Follow, FollowFormat};
+pub use records::{item_record, push_hex, ExtractOutput, ExtractWriter};
 
 use std::fmt::Write;
 

@@ -215,6 +215,8 @@ pub enum StreamEvent<'a> {
 /// Receives the engine's events.
 pub trait Sink {
     fn event(&mut self, ctx: &Ctx<'_>, ev: StreamEvent<'_>);
+    /// The input has no more data for now (follow mode): a good time to flush output.
+    fn idle(&mut self) {}
 }
 
 /// Engine-wide counters.

@@ -1,0 +1,165 @@
+//! seextract: protocol frames (SolarEdge, C37.118, SEL) found by content in captures, as JSON
+//! Lines records or, with --raw, the concatenated frame bytes of one protocol.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use sekit::capture::CaptureError;
+use sekit::cli;
+use sekit::engine::{run, FollowConfig, RunConfig};
+use sekit::output::ExtractWriter;
+use sekit::protocols::extract::{ExtractConfig, Extractor, Filter};
+use sekit::protocols::Protocol;
+use std::fs::OpenOptions;
+use std::io::{self, BufWriter, Write};
+use std::net::IpAddr;
+
+/// Find SolarEdge, C37.118 and SEL frames in captures, by content, on any port.
+///
+/// Inputs are files, directories (every capture file in them, by first packet time) or `-`
+/// for standard input. Records are described in docs/FORMAT.md.
+#[derive(Parser, Debug)]
+#[command(name = "seextract", version)]
+struct Args {
+    /// Write to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<String>,
+    /// Append to the output file instead of replacing it.
+    #[arg(short, long, requires = "output")]
+    append: bool,
+    /// Follow: wait for growing files and for new files in directories (tcpdump -w, -C/-G).
+    #[arg(short, long)]
+    follow: bool,
+    /// With --follow: stop after SECS without new data (default: follow until interrupted).
+    #[arg(long, value_name = "SECS", requires = "follow")]
+    follow_quit: Option<f64>,
+    /// Write only the concatenated bytes of the frames of one protocol.
+    #[arg(long)]
+    raw: bool,
+    /// Frame every selected stream as this protocol, without detection.
+    #[arg(long, value_name = "PROTO", value_parser = ["solaredge", "c37118", "sel"])]
+    proto: Option<String>,
+    /// Only connections with this host at either end (repeatable).
+    #[arg(long, value_name = "IP")]
+    host: Vec<IpAddr>,
+    /// Only connections with this port at either end (repeatable).
+    #[arg(long, value_name = "PORT")]
+    port: Vec<u16>,
+    /// Only this connection id (repeatable; ids as sefollow --list shows them).
+    #[arg(long, value_name = "N")]
+    conn: Vec<u64>,
+    /// Bytes of each direction examined to detect its protocol.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
+    window: u64,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Capture files, directories, or - for stdin.
+    #[arg(required = true, value_name = "CAPTURE")]
+    inputs: Vec<String>,
+}
+
+fn main() {
+    match real_main() {
+        Ok(code) => std::process::exit(code),
+        Err(e) if cli::is_broken_pipe(&e) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("seextract: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn addr(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+fn real_main() -> Result<i32> {
+    let args = Args::parse();
+    let mut cfg = RunConfig::default();
+    if args.follow {
+        let last = args.inputs.last().map(std::path::PathBuf::from);
+        cfg.follow = Some(FollowConfig {
+            watch_dir: last.filter(|p| p.is_dir()),
+            quit_after_idle: args.follow_quit.map(std::time::Duration::from_secs_f64),
+            ..FollowConfig::default()
+        });
+    }
+    let forced = args.proto.as_deref().and_then(Protocol::from_name);
+    let xcfg = ExtractConfig {
+        forced,
+        window: args.window,
+        filter: Filter {
+            hosts: args.host.iter().copied().map(addr).collect(),
+            ports: args.port.clone(),
+            conns: args.conn.clone(),
+        },
+        ..ExtractConfig::default()
+    };
+    let (inputs, skipped) = cli::inputs("seextract", &args.inputs, &cfg.reader);
+    if inputs.is_empty() && !args.follow {
+        bail!("no readable capture among the inputs ({skipped} skipped)");
+    }
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(args.append)
+                .truncate(!args.append)
+                .open(path)
+                .with_context(|| format!("opening {path}"))?,
+        ),
+        None => Box::new(io::stdout().lock()),
+    };
+    let out = BufWriter::with_capacity(1 << 16, out);
+    let writer = if args.raw {
+        ExtractWriter::raw(out, forced)
+    } else {
+        ExtractWriter::records(out)
+    };
+    let mut ex = Extractor::new(xcfg, writer);
+    let pb = cli::progress_bar(&inputs, args.quiet || args.follow);
+    let mut progress = |done: u64| {
+        if let Some(pb) = &pb {
+            pb.set_position(done);
+        }
+    };
+    let mut warn = |e: &CaptureError| match &pb {
+        Some(pb) => pb.suspend(|| cli::warn("seextract", e)),
+        None => cli::warn("seextract", e),
+    };
+    let report = run(
+        &inputs,
+        &cfg,
+        &mut ex,
+        &mut warn,
+        &mut progress,
+        &|x: &Extractor<_>| x.out.failed(),
+    );
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    ex.out.flush().context("writing output")?;
+    if !args.quiet {
+        let mut per: Vec<String> = Protocol::ALL
+            .iter()
+            .map(|p| format!("{} {}", ex.stats.frames.get(p).copied().unwrap_or(0), p))
+            .collect();
+        per.retain(|s| !s.starts_with("0 "));
+        eprintln!(
+            "seextract: {}; {} connections/flows; frames: {}; {} anomalies",
+            cli::summary_line(&report),
+            report.engine.tcp_conns + report.engine.udp_flows,
+            if per.is_empty() {
+                "none".to_string()
+            } else {
+                per.join(", ")
+            },
+            ex.stats.anomalies
+        );
+    }
+    Ok(if report.nothing_read() { 2 } else { 0 })
+}

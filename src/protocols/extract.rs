@@ -1,0 +1,277 @@
+//! The bridge from stream events to protocol frames: one [`Detector`] per direction, UDP
+//! datagrams framed one by one (frames never span datagrams), a protocol found on one
+//! direction applied to the other, and every frame, anomaly and gap handed on with its
+//! provenance (the packet that completed it).
+
+use super::detect::Detector;
+use super::{Found, Protocol};
+use crate::capture::Timestamp;
+use crate::net::Addr;
+use crate::reassembly::{ConnInfo, Ctx, Dir, DirStats, Proto, Sink, StreamEvent};
+use rustc_hash::FxHashMap;
+
+/// Where something was found: capture time, file (index into [`Extractor::files`]) and packet
+/// number in that file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prov {
+    pub ts: Timestamp,
+    pub file: u32,
+    pub pkt: u64,
+}
+
+/// One thing found, with everything a record needs.
+pub struct Item<'a, 'f> {
+    pub prov: &'a Prov,
+    pub file: &'a str,
+    pub conn: &'a ConnInfo,
+    pub dir: Dir,
+    pub proto: Protocol,
+    pub found: Found<'f>,
+}
+
+/// Receives what the extractor finds.
+pub trait ExtractSink {
+    /// A frame or an anomaly.
+    fn found(&mut self, item: Item<'_, '_>);
+    /// A gap in a direction whose protocol is known.
+    fn gap(&mut self, item: Item<'_, '_>);
+    /// A connection closed; `protos` per direction (c2s, s2c).
+    fn close(&mut self, conn: &ConnInfo, stats: &[DirStats; 2], protos: [Option<Protocol>; 2]);
+    /// No more input for now (follow mode).
+    fn idle(&mut self) {}
+}
+
+/// Which connections to look at (all when a list is empty).
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub hosts: Vec<Addr>,
+    pub ports: Vec<u16>,
+    pub conns: Vec<u64>,
+}
+
+impl Filter {
+    pub fn matches(&self, c: &ConnInfo) -> bool {
+        let any = |v: &[Addr]| v.is_empty() || v.contains(&c.client.0) || v.contains(&c.server.0);
+        (any(&self.hosts))
+            && (self.ports.is_empty()
+                || self.ports.contains(&c.client.1)
+                || self.ports.contains(&c.server.1))
+            && (self.conns.is_empty() || self.conns.contains(&c.id))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ExtractConfig {
+    /// Protocols probed on every direction.
+    pub candidates: Vec<Protocol>,
+    /// Frame every selected direction as this protocol, without detection.
+    pub forced: Option<Protocol>,
+    /// Bytes of a direction examined before detection gives up.
+    pub window: u64,
+    pub filter: Filter,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        ExtractConfig {
+            candidates: Protocol::ALL.to_vec(),
+            forced: None,
+            window: 16 * 1024,
+            filter: Filter::default(),
+        }
+    }
+}
+
+/// Counters for the summary.
+#[derive(Clone, Debug, Default)]
+pub struct ExtractStats {
+    pub frames: FxHashMap<Protocol, u64>,
+    pub anomalies: u64,
+    /// Directions per detected protocol.
+    pub streams: FxHashMap<Protocol, u64>,
+}
+
+pub struct Extractor<S: ExtractSink> {
+    cfg: ExtractConfig,
+    conns: FxHashMap<u64, [Detector<Prov>; 2]>,
+    pub files: Vec<String>,
+    pub out: S,
+    pub stats: ExtractStats,
+}
+
+impl<S: ExtractSink> Extractor<S> {
+    pub fn new(cfg: ExtractConfig, out: S) -> Self {
+        Extractor {
+            cfg,
+            conns: FxHashMap::default(),
+            files: Vec::new(),
+            out,
+            stats: ExtractStats::default(),
+        }
+    }
+
+    fn prov(&mut self, ctx: &Ctx<'_>) -> Prov {
+        if self.files.last().map(String::as_str) != Some(ctx.file) {
+            self.files.push(ctx.file.to_string());
+        }
+        Prov {
+            ts: ctx.ts,
+            file: (self.files.len() - 1) as u32,
+            pkt: ctx.pkt,
+        }
+    }
+
+    fn new_detector(&self) -> Detector<Prov> {
+        Detector::new(&self.cfg.candidates, self.cfg.forced, self.cfg.window)
+    }
+}
+
+enum Step<'b> {
+    Data(u64, &'b [u8]),
+    Gap(u64, u64),
+    End,
+}
+
+impl<S: ExtractSink> Extractor<S> {
+    /// Feeds one step to a direction's detector and routes the output; a decision is passed on
+    /// to the other direction.
+    fn feed(&mut self, conn: &ConnInfo, dir: Dir, prov: &Prov, step: Step<'_>) {
+        let Extractor {
+            conns,
+            files,
+            out,
+            stats,
+            ..
+        } = self;
+        let Some(dets) = conns.get_mut(&conn.id) else {
+            return;
+        };
+        let i = dir.index();
+        let decided = {
+            let mut emit = |pv: &Prov, p: Protocol, f: Found<'_>| {
+                route(stats, files, out, conn, dir, pv, p, f)
+            };
+            let det = &mut dets[i];
+            match step {
+                Step::Data(off, bytes) => det.data(prov, off, bytes, &mut emit),
+                Step::Gap(off, len) => det.gap(prov, off, len, &mut emit),
+                Step::End => det.end(prov, &mut emit),
+            }
+        };
+        if let Some(p) = decided {
+            *stats.streams.entry(p).or_default() += 1;
+            let other = &mut dets[dir.other().index()];
+            if other.undecided() {
+                let d = dir.other();
+                let mut emit = |pv: &Prov, p: Protocol, f: Found<'_>| {
+                    route(stats, files, out, conn, d, pv, p, f)
+                };
+                other.decide(p, &mut emit);
+                *stats.streams.entry(p).or_default() += 1;
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn route<S: ExtractSink>(
+    stats: &mut ExtractStats,
+    files: &[String],
+    out: &mut S,
+    conn: &ConnInfo,
+    dir: Dir,
+    prov: &Prov,
+    proto: Protocol,
+    found: Found<'_>,
+) {
+    match &found {
+        Found::Frame { .. } => *stats.frames.entry(proto).or_default() += 1,
+        Found::Anomaly { .. } => stats.anomalies += 1,
+    }
+    out.found(Item {
+        prov,
+        file: &files[prov.file as usize],
+        conn,
+        dir,
+        proto,
+        found,
+    });
+}
+
+impl<S: ExtractSink> Sink for Extractor<S> {
+    fn idle(&mut self) {
+        self.out.idle();
+    }
+
+    fn event(&mut self, ctx: &Ctx<'_>, ev: StreamEvent<'_>) {
+        match ev {
+            StreamEvent::Open { conn } => {
+                if self.cfg.filter.matches(conn) {
+                    let dets = [self.new_detector(), self.new_detector()];
+                    if let Some(p) = self.cfg.forced {
+                        *self.stats.streams.entry(p).or_default() += 2;
+                    }
+                    self.conns.insert(conn.id, dets);
+                }
+            }
+            StreamEvent::Data {
+                conn,
+                dir,
+                offset,
+                bytes,
+            } => {
+                if !self.conns.contains_key(&conn.id) {
+                    return;
+                }
+                let prov = self.prov(ctx);
+                self.feed(conn, dir, &prov, Step::Data(offset, bytes));
+                if conn.transport == Proto::Udp {
+                    self.feed(conn, dir, &prov, Step::End);
+                }
+            }
+            StreamEvent::Gap {
+                conn,
+                dir,
+                offset,
+                len,
+            } => {
+                if !self.conns.contains_key(&conn.id) {
+                    return;
+                }
+                let prov = self.prov(ctx);
+                let proto = self.conns[&conn.id][dir.index()].protocol();
+                if let Some(p) = proto {
+                    let file = self.files[prov.file as usize].clone();
+                    self.out.gap(Item {
+                        prov: &prov,
+                        file: &file,
+                        conn,
+                        dir,
+                        proto: p,
+                        found: Found::Anomaly {
+                            offset,
+                            len,
+                            reason: "gap",
+                        },
+                    });
+                }
+                self.feed(conn, dir, &prov, Step::Gap(offset, len));
+            }
+            StreamEvent::Conflict { .. } => {}
+            StreamEvent::Close { conn, stats } => {
+                if !self.conns.contains_key(&conn.id) {
+                    return;
+                }
+                let prov = self.prov(ctx);
+                if conn.transport == Proto::Tcp {
+                    self.feed(conn, Dir::C2S, &prov, Step::End);
+                    self.feed(conn, Dir::S2C, &prov, Step::End);
+                }
+                if let Some(dets) = self.conns.remove(&conn.id) {
+                    let protos = [dets[0].protocol(), dets[1].protocol()];
+                    self.out.close(conn, stats, protos);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! SEL binary frames (sel.md §1). Placeholder until the SEL splitter lands.

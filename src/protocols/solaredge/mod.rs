@@ -1,0 +1,4 @@
+//! SolarEdge inverter ↔ server frames (spec: solaredge.md of the shared references).
+
+pub mod frame;
+pub mod state;

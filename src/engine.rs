@@ -60,9 +60,9 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// True when inputs were given but nothing at all could be read from them.
+    /// True when something went wrong and not a single packet could be read.
     pub fn nothing_read(&self) -> bool {
-        self.packets == 0 && self.files_failed > 0 && self.files == 0
+        self.packets == 0 && self.warnings > 0
     }
 }
 

@@ -10,6 +10,26 @@ use pcap_parser::traits::PcapNGPacketBlock;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+
+/// Remembers the last I/O error of the wrapped reader: pcap-parser reports only `ReadError`,
+/// and the cause (a damaged gzip stream, a disk error) belongs in the message.
+struct ErrorTap<R> {
+    inner: R,
+    last: Arc<Mutex<Option<String>>>,
+}
+
+impl<R: Read> Read for ErrorTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.inner.read(buf);
+        if let Err(e) = &r {
+            if let Ok(mut l) = self.last.lock() {
+                *l = Some(e.to_string());
+            }
+        }
+        r
+    }
+}
 
 /// Limits for one reader.
 #[derive(Clone, Debug)]
@@ -64,6 +84,9 @@ pub struct CaptureReader {
     last_ts: Timestamp,
     truncated_tail: Option<(u64, usize)>,
     finished: bool,
+    /// Byte order of the records (pcap header magic, or the pcapng section's byte-order mark).
+    big_endian: bool,
+    last_io_error: Arc<Mutex<Option<String>>>,
     /// Follow mode: the end of the data is not the end of the stream.
     follow: bool,
     need_refill: bool,
@@ -113,7 +136,11 @@ impl CaptureReader {
         }
         let format = detect(name, &prefix, compressed)?;
         let capacity = cfg.buffer.max(PREFIX * 2);
-        let chained = io::Cursor::new(prefix).chain(r);
+        let last_io_error = Arc::new(Mutex::new(None));
+        let chained = ErrorTap {
+            inner: io::Cursor::new(prefix).chain(r),
+            last: last_io_error.clone(),
+        };
         let inner = pcap_parser::create_reader(capacity, chained).map_err(|e| {
             CaptureError::format(name, 0, format!("unreadable {format:?} header: {e:?}"))
         })?;
@@ -130,6 +157,8 @@ impl CaptureReader {
             last_ts: Timestamp::default(),
             truncated_tail: None,
             finished: false,
+            big_endian: false,
+            last_io_error,
             follow: false,
             need_refill: false,
         })
@@ -195,10 +224,9 @@ impl CaptureReader {
                 self.pending = 0;
             }
             let at = self.inner.consumed() as u64;
-            if let Err(e) = self.inner.refill() {
-                let reason = format!("read error: {e:?}");
+            if self.inner.refill().is_err() {
                 self.finished = true;
-                return Err(CaptureError::format(&self.name, at, reason));
+                return Err(CaptureError::format(&self.name, at, self.read_error()));
             }
         }
         loop {
@@ -211,7 +239,16 @@ impl CaptureReader {
             let offset = self.inner.consumed() as u64;
             let base = self.inner.data().as_ptr() as usize;
             let step = match self.inner.next() {
-                Ok((len, block)) => Ok((len, block_meta(&mut self.ifaces, block, base))),
+                Ok((len, block)) => {
+                    match &block {
+                        PcapBlockOwned::LegacyHeader(h) => self.big_endian = h.is_bigendian(),
+                        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                            self.big_endian = shb.big_endian()
+                        }
+                        _ => {}
+                    }
+                    Ok((len, block_meta(&mut self.ifaces, block, base)))
+                }
                 Err(e) => Err(simplify(e)),
             };
             match step {
@@ -243,6 +280,10 @@ impl CaptureReader {
                 }
                 Err(Step::Eof) => {
                     let left = self.inner.data().len();
+                    if let Some(reason) = self.corrupt_record() {
+                        self.finished = true;
+                        return Err(CaptureError::format(&self.name, offset, reason));
+                    }
                     if left > 0 {
                         self.truncated_tail = Some((offset, left));
                     }
@@ -250,16 +291,20 @@ impl CaptureReader {
                     return Ok(None);
                 }
                 Err(Step::Refill) => {
-                    if let Err(e) = self.inner.refill() {
+                    if let Some(reason) = self.corrupt_record() {
                         self.finished = true;
-                        return Err(CaptureError::format(
-                            &self.name,
-                            offset,
-                            format!("read error: {e:?}"),
-                        ));
+                        return Err(CaptureError::format(&self.name, offset, reason));
+                    }
+                    if self.inner.refill().is_err() {
+                        self.finished = true;
+                        return Err(CaptureError::format(&self.name, offset, self.read_error()));
                     }
                 }
                 Err(Step::TooSmall) => {
+                    if let Some(reason) = self.corrupt_record() {
+                        self.finished = true;
+                        return Err(CaptureError::format(&self.name, offset, reason));
+                    }
                     if self.capacity >= self.max_record {
                         self.finished = true;
                         return Err(CaptureError::format(
@@ -273,18 +318,66 @@ impl CaptureReader {
                     }
                     self.capacity = (self.capacity * 2).min(self.max_record);
                     self.inner.grow(self.capacity);
-                    if let Err(e) = self.inner.refill() {
+                    if self.inner.refill().is_err() {
                         self.finished = true;
-                        return Err(CaptureError::format(
-                            &self.name,
-                            offset,
-                            format!("read error: {e:?}"),
-                        ));
+                        return Err(CaptureError::format(&self.name, offset, self.read_error()));
                     }
                 }
                 Err(Step::Bad(reason)) => {
                     self.finished = true;
+                    let reason = if reason == "read error" {
+                        self.read_error()
+                    } else {
+                        reason
+                    };
                     return Err(CaptureError::format(&self.name, offset, reason));
+                }
+            }
+        }
+    }
+
+    fn read_error(&self) -> String {
+        match self.last_io_error.lock().ok().and_then(|mut l| l.take()) {
+            Some(e) => format!("read error: {e}"),
+            None => "read error".to_string(),
+        }
+    }
+
+    /// A length field at the current record that no valid capture has: longer than the cap,
+    /// or (pcapng) shorter than a block or not a multiple of 4.
+    fn corrupt_record(&self) -> Option<String> {
+        let d = self.inner.data();
+        let at = |i: usize| -> Option<u32> {
+            let b: [u8; 4] = d.get(i..i + 4)?.try_into().ok()?;
+            Some(if self.big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        };
+        match self.format {
+            Format::Pcap => {
+                let caplen = at(8)? as usize;
+                (caplen > self.max_record).then(|| {
+                    format!(
+                        "record longer than the {}-byte cap ({caplen} bytes claimed: corrupt length field)",
+                        self.max_record
+                    )
+                })
+            }
+            Format::PcapNg => {
+                let len = at(4)? as usize;
+                if len < 12 || len % 4 != 0 {
+                    Some(format!(
+                        "block length {len} invalid (below 12 or not a multiple of 4)"
+                    ))
+                } else if len > self.max_record {
+                    Some(format!(
+                        "record longer than the {}-byte cap ({len} bytes claimed: corrupt length field)",
+                        self.max_record
+                    ))
+                } else {
+                    None
                 }
             }
         }
@@ -348,14 +441,40 @@ fn detect(name: &str, p: &[u8], compressed: bool) -> Result<Format, CaptureError
     }
     let magic = [p[0], p[1], p[2], p[3]];
     if magic == PCAPNG_SHB {
-        if p.len() < 28 {
-            return Err(CaptureError::format(
-                name,
-                0,
-                format!("truncated pcapng section header: {} bytes", p.len()),
-            ));
+        let shb_len = (p.len() >= 12).then(|| {
+            let raw = [p[4], p[5], p[6], p[7]];
+            // The byte-order mark 0x1A2B3C4D tells how to read the length.
+            let n = if p[8..12] == [0x1a, 0x2b, 0x3c, 0x4d] {
+                u32::from_be_bytes(raw)
+            } else {
+                u32::from_le_bytes(raw)
+            };
+            n as usize
+        });
+        match shb_len {
+            Some(n) if p.len() >= n.max(28) => return Ok(Format::PcapNg),
+            Some(n) if n >= 28 && n <= PREFIX => {
+                return Err(CaptureError::format(
+                    name,
+                    0,
+                    format!("truncated pcapng section header: {} of {n} bytes", p.len()),
+                ))
+            }
+            Some(n) if n > PREFIX => {
+                return Err(CaptureError::format(
+                    name,
+                    0,
+                    format!("pcapng section header length {n} implausible"),
+                ))
+            }
+            _ => {
+                return Err(CaptureError::format(
+                    name,
+                    0,
+                    format!("truncated pcapng section header: {} bytes", p.len()),
+                ))
+            }
         }
-        return Ok(Format::PcapNg);
     }
     let le = u32::from_le_bytes(magic);
     let be = u32::from_be_bytes(magic);

@@ -367,7 +367,7 @@ impl CaptureReader {
             }
             Format::PcapNg => {
                 let len = at(4)? as usize;
-                if len < 12 || len % 4 != 0 {
+                if len < 12 || !len.is_multiple_of(4) {
                     Some(format!(
                         "block length {len} invalid (below 12 or not a multiple of 4)"
                     ))
@@ -453,7 +453,7 @@ fn detect(name: &str, p: &[u8], compressed: bool) -> Result<Format, CaptureError
         });
         match shb_len {
             Some(n) if p.len() >= n.max(28) => return Ok(Format::PcapNg),
-            Some(n) if n >= 28 && n <= PREFIX => {
+            Some(n) if (28..=PREFIX).contains(&n) => {
                 return Err(CaptureError::format(
                     name,
                     0,

@@ -1,11 +1,14 @@
 //! Reassembly against ground truth carried in the repository:
 //! - tests/data/gen/*.pcap with their generator manifests (provenance in tests/data/gen/PROVENANCE.txt);
-//! - samples/c37118/*.pcap walked by C37.118 FRAMESIZE against Wireshark's frame sizes
-//!   (tests/data/c37118/tshark_framesizes.json, provenance beside it).
+//! - samples/c37118/*.pcap walked by C37.118 FRAMESIZE, and through seextract, against
+//!   Wireshark's frames (tests/data/c37118/tshark_frames.json, provenance beside it).
 
 mod oracle;
 
-use oracle::{c37118_framesizes, check_manifests, compare_framesizes, Rule};
+use oracle::{
+    c37118_framesizes, check_manifests, compare_frames, seextract_c37118, size_and_pkt, size_of,
+    Rule,
+};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -51,18 +54,41 @@ fn snaplen_truncation_sll2_bigendian_nsec() {
     gen_case("snaplen96_sll2.pcap", Rule::Length);
 }
 
+fn tshark_frames() -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/data/c37118/tshark_frames.json")).unwrap(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn c37118_samples_frame_walk_matches_wireshark() {
-    let oracle: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/data/c37118/tshark_framesizes.json")).unwrap(),
-    )
-    .unwrap();
     let mut header16 = 0;
-    for (trace, per_sender) in oracle.as_object().unwrap() {
+    for (trace, per_sender) in tshark_frames().as_object().unwrap() {
         let cap = root().join("samples/c37118").join(format!("{trace}.pcap"));
         let walked = c37118_framesizes(Path::new(&cap));
-        header16 += compare_framesizes(trace, &walked, per_sender.as_object().unwrap());
+        header16 += compare_frames(trace, &walked, per_sender.as_object().unwrap(), size_of);
     }
     // The one 16-byte header frame of c37_1100_clean_tcp (c37118.md §7).
+    assert_eq!(header16, 1);
+}
+
+/// seextract with no flags: per direction the same frames as Wireshark, in the same order,
+/// completed by the same packets, UDP and the non-default port included; plus the 16-byte
+/// header frame Wireshark skips; no anomalies.
+#[test]
+fn seextract_c37118_samples_match_wireshark() {
+    let mut header16 = 0;
+    for (trace, per_sender) in tshark_frames().as_object().unwrap() {
+        let cap = root().join("samples/c37118").join(format!("{trace}.pcap"));
+        let (frames, anomalies) = seextract_c37118(&cap);
+        assert_eq!(anomalies, 0, "{trace}");
+        header16 += compare_frames(
+            trace,
+            &frames,
+            per_sender.as_object().unwrap(),
+            size_and_pkt,
+        );
+    }
     assert_eq!(header16, 1);
 }

@@ -4,7 +4,10 @@
 
 mod oracle;
 
-use oracle::{c37118_framesizes, check_manifests, compare_framesizes, read_jsonl, Rule};
+use oracle::{
+    c37118_framesizes, check_manifests, compare_frames, read_jsonl, seextract_c37118, size_and_pkt,
+    size_of, Rule,
+};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -87,19 +90,20 @@ fn c37118_traces_frame_walk_matches_tshark_oracle() {
             let sender = if l["dir"] == "orig" { orig } else { resp };
             want.entry(format!("{sender}/{proto}"))
                 .or_default()
-                .push(l["framesize"].clone());
+                .push(serde_json::json!([l["framesize"], l["pkt"]]));
         }
         let want: serde_json::Map<String, serde_json::Value> = want
             .into_iter()
             .map(|(k, v)| (k, serde_json::Value::Array(v)))
             .collect();
         let walked = c37118_framesizes(&path);
-        header16 += compare_framesizes(&trace, &walked, &want);
+        header16 += compare_frames(&trace, &walked, &want, size_of);
+        let (frames, anomalies) = seextract_c37118(&path);
+        assert_eq!(anomalies, 0, "{trace}");
+        header16 += compare_frames(&trace, &frames, &want, size_and_pkt);
         traces += 1;
     }
     assert_eq!(traces, 6);
-    assert_eq!(
-        header16, 1,
-        "only c37_1100_clean_tcp's 16-byte header frame is extra"
-    );
+    // c37_1100_clean_tcp's 16-byte header frame, once in the walk and once from seextract.
+    assert_eq!(header16, 2);
 }

@@ -28,7 +28,7 @@ pub enum HeldItem {
 }
 
 impl HeldItem {
-    fn from_found(f: &Found<'_>) -> HeldItem {
+    pub fn from_found(f: &Found<'_>) -> HeldItem {
         match *f {
             Found::Frame {
                 offset,

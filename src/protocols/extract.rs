@@ -3,7 +3,7 @@
 //! direction applied to the other, and every frame, anomaly and gap handed on with its
 //! provenance (the packet that completed it).
 
-use super::detect::Detector;
+use super::detect::{Detector, HeldItem};
 use super::{Found, Protocol};
 use crate::capture::Timestamp;
 use crate::net::Addr;
@@ -147,28 +147,40 @@ impl<S: ExtractSink> Extractor<S> {
             return;
         };
         let i = dir.index();
-        let decided = {
+        let run =
+            |det: &mut Detector<Prov>, emit: &mut dyn FnMut(&Prov, Protocol, Found<'_>)| match step
+            {
+                Step::Data(off, bytes) => det.data(prov, off, bytes, emit),
+                Step::Gap(off, len) => det.gap(prov, off, len, emit),
+                Step::End => det.end(prov, emit),
+            };
+        if !dets[i].undecided() {
             let mut emit = |pv: &Prov, p: Protocol, f: Found<'_>| {
                 route(stats, files, out, conn, dir, pv, p, f)
             };
-            let det = &mut dets[i];
-            match step {
-                Step::Data(off, bytes) => det.data(prov, off, bytes, &mut emit),
-                Step::Gap(off, len) => det.gap(prov, off, len, &mut emit),
-                Step::End => det.end(prov, &mut emit),
-            }
-        };
+            run(&mut dets[i], &mut emit);
+            return;
+        }
+        // Still probing: what a decision releases (held items of both directions) is put back
+        // in capture order before it goes out.
+        let mut released: Vec<(Prov, Dir, Protocol, HeldItem)> = Vec::new();
+        let decided = run(&mut dets[i], &mut |pv, p, f| {
+            released.push((*pv, dir, p, HeldItem::from_found(&f)))
+        });
         if let Some(p) = decided {
             *stats.streams.entry(p).or_default() += 1;
-            let other = &mut dets[dir.other().index()];
+            let d = dir.other();
+            let other = &mut dets[d.index()];
             if other.undecided() {
-                let d = dir.other();
-                let mut emit = |pv: &Prov, p: Protocol, f: Found<'_>| {
-                    route(stats, files, out, conn, d, pv, p, f)
-                };
-                other.decide(p, &mut emit);
+                other.decide(p, &mut |pv, p, f| {
+                    released.push((*pv, d, p, HeldItem::from_found(&f)))
+                });
                 *stats.streams.entry(p).or_default() += 1;
             }
+        }
+        released.sort_by_key(|(pv, ..)| (pv.file, pv.pkt));
+        for (pv, d, p, item) in &released {
+            route(stats, files, out, conn, *d, pv, *p, item.as_found());
         }
     }
 }

@@ -161,7 +161,7 @@ pub fn walk_framesizes(data: &[u8]) -> Result<Vec<u64>, usize> {
 /// Runs the engine on a capture and walks every TCP direction (reassembled) and every UDP
 /// datagram (one or more frames each, c37118.md §6) by FRAMESIZE. Keys: "ip:port/transport"
 /// of the sender. Panics on a gap or a lost sync.
-pub fn c37118_framesizes(capture: &Path) -> HashMap<String, Vec<u64>> {
+pub fn c37118_framesizes(capture: &Path) -> HashMap<String, Vec<Vec<u64>>> {
     use sekit::capture::Input;
     use sekit::engine::{run, RunConfig};
     use sekit::reassembly::{Ctx, Proto, Sink, StreamEvent};
@@ -214,22 +214,76 @@ pub fn c37118_framesizes(capture: &Path) -> HashMap<String, Vec<u64>> {
         "{}: gaps in a clean capture",
         capture.display()
     );
-    let mut out = sink.udp;
+    let mut out: HashMap<String, Vec<Vec<u64>>> = sink
+        .udp
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().map(|s| vec![s]).collect()))
+        .collect();
     for (k, bytes) in sink.tcp {
         let sizes = walk_framesizes(&bytes)
             .unwrap_or_else(|at| panic!("{}: {k}: out of sync at {at}", capture.display()));
-        out.insert(k, sizes);
+        out.insert(k, sizes.into_iter().map(|s| vec![s]).collect());
     }
     out
 }
 
-/// Compares walked frame sizes with Wireshark's, per sender. Wireshark never dissects a
-/// 16-byte header frame (c37118.md §6): those are removed from the walk before comparing,
-/// and their count is returned.
-pub fn compare_framesizes(
+/// Size only, from an oracle entry `[framesize, pkt]`.
+pub fn size_of(v: &Value) -> Vec<u64> {
+    vec![v[0].as_u64().unwrap()]
+}
+
+/// Size and packet number, from an oracle entry `[framesize, pkt]`.
+pub fn size_and_pkt(v: &Value) -> Vec<u64> {
+    vec![v[0].as_u64().unwrap(), v[1].as_u64().unwrap()]
+}
+
+/// Runs seextract on a capture; returns per sender ("ip:port/transport") the `[len, pkt]` of
+/// every C37.118 frame record, in output order, and the number of anomaly records.
+pub fn seextract_c37118(capture: &Path) -> (HashMap<String, Vec<Vec<u64>>>, usize) {
+    let out = Command::new(env!("CARGO_BIN_EXE_seextract"))
+        .arg("-q")
+        .arg(capture)
+        .output()
+        .expect("run seextract");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut frames: HashMap<String, Vec<Vec<u64>>> = HashMap::new();
+    let mut anomalies = 0;
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        match r["type"].as_str().unwrap() {
+            "frame" => {
+                assert_eq!(r["proto"], "c37118", "{line}");
+                let key = format!(
+                    "{}:{}/{}",
+                    r["src"].as_str().unwrap(),
+                    r["sport"],
+                    r["transport"].as_str().unwrap()
+                );
+                frames
+                    .entry(key)
+                    .or_default()
+                    .push(vec![r["len"].as_u64().unwrap(), r["pkt"].as_u64().unwrap()]);
+            }
+            "anomaly" => anomalies += 1,
+            _ => {}
+        }
+    }
+    (frames, anomalies)
+}
+
+/// Compares frame sizes (or any per-frame values) with Wireshark's, per sender: `oracle`
+/// maps each sender to `[[framesize, pkt], ...]` and `pick` chooses what to compare (the size
+/// alone, or size and packet number). Wireshark never dissects a 16-byte header frame
+/// (c37118.md §6): those are removed before comparing, and their count is returned.
+pub fn compare_frames(
     trace: &str,
-    walked: &HashMap<String, Vec<u64>>,
+    walked: &HashMap<String, Vec<Vec<u64>>>,
     oracle: &serde_json::Map<String, Value>,
+    pick: fn(&Value) -> Vec<u64>,
 ) -> usize {
     let mut header16 = 0;
     assert_eq!(
@@ -240,18 +294,13 @@ pub fn compare_framesizes(
         oracle.keys().collect::<Vec<_>>()
     );
     for (sender, sizes) in oracle {
-        let want: Vec<u64> = sizes
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap())
-            .collect();
+        let want: Vec<Vec<u64>> = sizes.as_array().unwrap().iter().map(pick).collect();
         let got = walked
             .get(sender)
             .unwrap_or_else(|| panic!("{trace}: no stream from {sender}"));
-        let kept: Vec<u64> = got.iter().copied().filter(|s| *s != 16).collect();
+        let kept: Vec<Vec<u64>> = got.iter().filter(|s| s[0] != 16).cloned().collect();
         header16 += got.len() - kept.len();
-        assert_eq!(kept, want, "{trace}: {sender}: frame sizes differ");
+        assert_eq!(kept, want, "{trace}: {sender}: frames differ");
     }
     header16
 }

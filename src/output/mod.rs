@@ -1,11 +1,13 @@
 //! Records written by the tools (JSON Lines, documented in docs/FORMAT.md).
 
+mod decoded;
 mod files;
 mod flow;
 mod flows;
 mod follow;
 mod records;
 
+pub use decoded::{decoded_record, unhex, InRecord};
 pub use files::{file_name, FileWriter};
 pub use flow::{flow_record, FORMAT_VERSION};
 pub use flows::{FlowList, Totals};

@@ -197,7 +197,7 @@ impl<C: Clone> Detector<C> {
                         winner = Some(pr.state.protocol());
                     }
                 }
-                probes.retain(|p| p.held_bytes <= MAX_HELD);
+                probes.retain(|p| p.held_bytes <= MAX_HELD && !p.state.hopeless());
                 if let Some(p) = winner {
                     self.decide(p, emit);
                     return Some(p);

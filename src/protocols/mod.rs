@@ -8,6 +8,7 @@
 //! sure, then keeps only that one.
 
 pub mod c37118;
+pub mod decoders;
 pub mod detect;
 pub mod extract;
 pub mod sel;
@@ -115,4 +116,9 @@ pub trait StreamState: Send {
     /// Probe mode (detection undecided): reject unlikely frame starts early and accept no frame
     /// longer than `limit`, so probing random data stays cheap and bounded. `None` ends it.
     fn probe_limit(&mut self, _limit: Option<usize>) {}
+    /// While probing: this stream has shown enough that does not fit the protocol to stop
+    /// looking (keeps the cost of probing random data low).
+    fn hopeless(&self) -> bool {
+        false
+    }
 }

@@ -39,6 +39,8 @@ pub struct Splitter<F: Framing> {
     pub frames: u64,
     /// Probe mode: largest frame accepted.
     probe: Option<usize>,
+    /// Bytes fed so far.
+    seen: u64,
     _f: PhantomData<F>,
 }
 
@@ -55,6 +57,7 @@ impl<F: Framing> Default for Splitter<F> {
             clean_units: 0,
             frames: 0,
             probe: None,
+            seen: 0,
             _f: PhantomData,
         }
     }
@@ -153,6 +156,7 @@ impl<F: Framing> StreamState for Splitter<F> {
     }
 
     fn data(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
+        self.seen += bytes.len() as u64;
         if offset != self.pos + self.buf.len() as u64 {
             // Not contiguous: treat the difference as a gap.
             let end = self.pos + self.buf.len() as u64;
@@ -195,5 +199,11 @@ impl<F: Framing> StreamState for Splitter<F> {
 
     fn probe_limit(&mut self, limit: Option<usize>) {
         self.probe = limit;
+    }
+
+    /// Half the probe window seen without a single valid frame.
+    fn hopeless(&self) -> bool {
+        self.probe
+            .is_some_and(|w| self.frames == 0 && self.seen >= (w as u64 / 2).max(4096))
     }
 }

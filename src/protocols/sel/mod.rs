@@ -1,5 +1,12 @@
-//! SEL relay protocols on TCP: binary Fast Meter / Fast Operate / Fast Message and the ASCII
-//! command side, inside Telnet (spec: sel.md of the shared references).
+//! SEL relay protocols on TCP (spec: sel.md of the shared references): binary Fast Meter /
+//! Fast Operate / Fast Message messages and the SEL ASCII command side, usually inside Telnet.
+//!
+//! - [`frame`]: one binary message at the start of a buffer (sel.md §1, §2), bare 2-byte
+//!   requests, the compressed-ASCII line checksum (§3.2);
+//! - [`state`]: per direction, Telnet removal (§4), the scanner that splits binary messages
+//!   from ASCII lines and prompts (§3, §4 "slipstreaming"), resync and anomalies, and the
+//!   detection rule. Frame offsets are raw stream offsets (before Telnet removal); frame bytes
+//!   are the decoded bytes.
 
 pub mod frame;
 pub mod state;

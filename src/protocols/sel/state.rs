@@ -1,20 +1,1207 @@
-//! Per-stream SEL state. Placeholder: finds nothing yet.
+//! Per-direction SEL stream state (sel.md §4 "Pipeline per direction"): Telnet removal, then a
+//! scanner that splits the decoded bytes into binary messages ([`super::frame`]) and ASCII
+//! lines, with resync and anomaly reports, and the SEL detection rule.
+//!
+//! # Telnet (sel.md §4)
+//! IAC commands are removed before any framing, length or checksum: `FF FB/FC/FD/FE xx`,
+//! subnegotiation `FF FA … FF F0` (a subnegotiation longer than 512 bytes is given back as
+//! data), the 2-byte commands `FF F0..F9`; `FF FF` becomes `FF`. `FF` followed by a byte below
+//! `F0` is not Telnet and is kept. Sequences may be split across `data()` calls.
+//!
+//! # What is emitted
+//! Every frame's `offset` is the **raw stream offset** (on the wire, before Telnet removal) of
+//! its first byte; `bytes` are the decoded (de-Telnet'd) bytes. Anomaly `offset`/`len` are raw.
+//! Labels:
+//! - binary messages (sel.md §1): `A5C0`, `A5C1`…`A5C3`, `A5D1`…`A5D3`, `A5CE`, `A5CF`,
+//!   `A5CD`, `A5E0`, `A5E3`, `A5E5`…`A5E9`, `A5ED`, `A546` (bytes = the whole message, sliced
+//!   by `len`);
+//! - bare 2-byte requests: `A5C0-req`, `A5C1-req`…, `A5CE-req`, `A5CF-req`, `A5CD-req`,
+//!   `A5B9-req` (bytes = the 2 bytes). Content decides when possible (see `frame.rs`); with
+//!   nothing after `A5 t` yet, the request is taken when it ends a `data()` call (a segment)
+//!   and lies wholly in it, at the start of a line and not right after a prompt (sel.md §4
+//!   "followed by … end of segment"); otherwise at the end of the stream or at a gap, if what
+//!   follows looks like text rather than a message header (`frame::bare_request_at_end`);
+//! - [`LINE`] `ascii-line`: a line of text (bytes without its terminator). Lines end at CR, LF,
+//!   CRLF, STX or ETX (sel.md §3.2: STX/ETX delimit compressed-ASCII replies; they are not part
+//!   of any line); NVT `CR NUL` is one terminator; whitespace-only lines are not emitted.
+//!   Text = printable ASCII, TAB, BEL, BS, VT, FF, ESC, XON, XOFF;
+//! - [`CASCII`] `cascii-line`: a compressed-ASCII line `"…",…,"CCCC"` (sel.md §3.2); if its
+//!   checksum does not verify, the line is still emitted and an anomaly with the same offset
+//!   and length follows ("compressed-ASCII line checksum mismatch");
+//! - [`PROMPT`] `ascii-prompt`: `=`, `=>`, `=>>`, `==>`, `==>>` (sel.md §3.1) at the start of
+//!   a line and followed by a terminator, a binary message, or a letter/digit (the relay echoes
+//!   the next command right after the prompt: `=>ID` gives the prompt `=>` and the line `ID`),
+//!   and `Password: ?` lines. A prompt ending a segment is emitted at once when the segment
+//!   also holds the line break before it (or the whole prompt, ≥ 2 bytes).
+//!
+//! Lines are at most [`MAX_LINE`] bytes: a longer run is emitted in pieces of that size, each
+//! with an anomaly "ASCII line longer than 4096 bytes".
+//!
+//! # Resync (habit 4)
+//! Bytes that are neither a valid message nor a text line (binary junk, a bad checksum, an
+//! `A5` that starts nothing) are skipped up to the next line terminator or valid message and
+//! reported once per run as an anomaly. At a gap, a message in progress is reported as an
+//! anomaly ("binary message cut by a gap"), a partial line too ("ASCII line cut by a gap",
+//! prompts excepted); what follows the gap up to the next line break or valid message is
+//! reported as "resync after a gap". `end()` emits a trailing partial line as a line and
+//! reports a partial message ("binary message truncated at the end of the stream").
+//!
+//! # Detection rule ([`StreamState::confident`])
+//! Evidence per direction, where *clean* means right after a good unit (start of stream,
+//! message, line, prompt) with no skipped bytes since:
+//! 1. two checksummed messages (sum8 or CRC-16, sel.md §1) at clean positions; or
+//! 2. one such message plus weak SEL evidence: a clean 2-byte request, a line whose first word
+//!    is an SEL command (sel.md §3.1: `ACC`, `2AC`, `ID`, `DNA`, `MET`, …), or a prompt; or
+//! 3. strong ASCII evidence alone: a compressed-ASCII line whose checksum verifies, `FID=SEL-`,
+//!    a prompt directly followed by an echoed SEL command (`=>ACC`), or a `Password: ?` /
+//!    `Level N` line after an access command (`ACC`, `2AC`, `BAC`, `CAL`) in that direction.
+//!
+//! A message found right after skipped bytes is emitted but does not count. Random bytes almost
+//! never hold a clean checksummed message or a strong ASCII cue (none in 16 384 random streams
+//! of 64 KiB); ordinary text (HTTP, SMTP) has no `A5` messages and at most weak evidence.
+//!
+//! Limitation: Telnet removal always runs, so an SEL stream over a raw socket (no Telnet) whose
+//! binary messages hold `FF F0..FF` pairs would lose bytes (sel.md §4 asks for Telnet first).
 
-use crate::protocols::{Found, Protocol, StreamState};
+use super::frame::{
+    bare_request_at_end, cascii_checksum, is_request_type, parse_message, Message, SYNC,
+};
+use crate::protocols::{Found, Label, Parsed, Protocol, StreamState};
 
+/// Label of a text line.
+pub const LINE: &str = "ascii-line";
+/// Label of a compressed-ASCII line (sel.md §3.2).
+pub const CASCII: &str = "cascii-line";
+/// Label of a prompt (`=`, `=>`, `=>>`, `==>`, `==>>`, `Password: ?`).
+pub const PROMPT: &str = "ascii-prompt";
+/// Longest line emitted in one piece.
+pub const MAX_LINE: usize = 4096;
+/// Longest Telnet subnegotiation kept out of the data.
+const MAX_SB: usize = 512;
+
+const TEXT: u8 = 0;
+const TERM: u8 = 1;
+const BIN: u8 = 2;
+
+/// Byte classes: text, line terminator (CR LF STX ETX), anything else.
+static CLASS: [u8; 256] = {
+    let mut t = [BIN; 256];
+    let mut i = 0x20;
+    while i < 0x7F {
+        t[i] = TEXT;
+        i += 1;
+    }
+    t[0x07] = TEXT;
+    t[0x08] = TEXT;
+    t[0x09] = TEXT;
+    t[0x0B] = TEXT;
+    t[0x0C] = TEXT;
+    t[0x11] = TEXT;
+    t[0x13] = TEXT;
+    t[0x1B] = TEXT;
+    t[0x02] = TERM;
+    t[0x03] = TERM;
+    t[0x0A] = TERM;
+    t[0x0D] = TERM;
+    t
+};
+
+fn class(b: u8) -> u8 {
+    CLASS[usize::from(b)]
+}
+
+/// SEL ASCII commands (sel.md §3.1, §3.3): weak evidence as the first word of a line.
+const COMMANDS: [&str; 32] = [
+    "ACC", "2AC", "BAC", "CAL", "PAS", "QUI", "EXI", "ID", "DNA", "BNA", "SNS", "CAS", "CST",
+    "CEV", "CHI", "CSU", "ENA", "MET", "STA", "SER", "HIS", "EVE", "SHO", "SET", "OPE", "CLO",
+    "PUL", "TAR", "FIL", "DAT", "TIM", "TRI",
+];
+/// Access-level commands (sel.md §3.1 "Login").
+const ACCESS: [&str; 4] = ["ACC", "2AC", "BAC", "CAL"];
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Tn {
+    #[default]
+    Data,
+    /// After `FF`.
+    Iac,
+    /// After `FF FB..FE`: the option byte follows.
+    Opt,
+    /// Inside `FF FA …`.
+    Sb,
+    /// Inside a subnegotiation, after `FF`.
+    SbIac,
+}
+
+/// Telnet decoder state (sel.md §4).
+#[derive(Default)]
+struct Telnet {
+    st: Tn,
+    /// Raw offset of the pending `FF`.
+    iac_raw: u64,
+    /// Raw bytes of the subnegotiation in progress, from its `FF FA`.
+    sb: Vec<u8>,
+    sb_raw: u64,
+}
+
+/// Decoded bytes not yet framed, and where each came from on the wire.
+#[derive(Default)]
+struct Decoded {
+    buf: Vec<u8>,
+    /// Decoded-stream index of `buf[0]`.
+    start: u64,
+    /// `(decoded index, raw offset)` wherever the raw offset jumps; sorted.
+    marks: Vec<(u64, u64)>,
+    /// Raw offset just after the last decoded byte.
+    next_raw: u64,
+}
+
+impl Decoded {
+    fn end(&self) -> u64 {
+        self.start + self.buf.len() as u64
+    }
+
+    fn push(&mut self, bytes: &[u8], raw: u64) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.marks.is_empty() || raw != self.next_raw {
+            self.marks.push((self.end(), raw));
+        }
+        self.buf.extend_from_slice(bytes);
+        self.next_raw = raw + bytes.len() as u64;
+    }
+
+    /// Raw offset of decoded byte `dec` (for `dec == end()`: just after the last byte).
+    fn raw_of(&self, dec: u64) -> u64 {
+        let i = self.marks.partition_point(|m| m.0 <= dec);
+        match i.checked_sub(1).map(|k| self.marks[k]) {
+            Some((d, r)) => r + (dec - d),
+            None => self.next_raw,
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.start += n as u64;
+        let i = self.marks.partition_point(|m| m.0 <= self.start);
+        if i > 1 {
+            self.marks.drain(..i - 1);
+        }
+    }
+}
+
+/// Removes Telnet from `raw` (at raw offset `off`) into `dec`.
+fn telnet(tn: &mut Telnet, dec: &mut Decoded, raw: &[u8], off: u64) {
+    let mut i = 0;
+    while i < raw.len() {
+        let at = off + i as u64;
+        match tn.st {
+            Tn::Data => match memchr::memchr(0xFF, &raw[i..]) {
+                None => {
+                    dec.push(&raw[i..], at);
+                    return;
+                }
+                Some(k) => {
+                    dec.push(&raw[i..i + k], at);
+                    tn.iac_raw = at + k as u64;
+                    tn.st = Tn::Iac;
+                    i += k + 1;
+                }
+            },
+            Tn::Iac => {
+                let b = raw[i];
+                i += 1;
+                tn.st = match b {
+                    0xFF => {
+                        dec.push(&[0xFF], tn.iac_raw);
+                        Tn::Data
+                    }
+                    0xFB..=0xFE => Tn::Opt,
+                    0xFA => {
+                        tn.sb.clear();
+                        tn.sb.extend_from_slice(&[0xFF, 0xFA]);
+                        tn.sb_raw = tn.iac_raw;
+                        Tn::Sb
+                    }
+                    0xF0..=0xF9 => Tn::Data,
+                    _ => {
+                        dec.push(&[0xFF, b], tn.iac_raw);
+                        Tn::Data
+                    }
+                };
+            }
+            Tn::Opt => {
+                i += 1;
+                tn.st = Tn::Data;
+            }
+            Tn::Sb | Tn::SbIac => {
+                let b = raw[i];
+                i += 1;
+                tn.sb.push(b);
+                tn.st = match (tn.st, b) {
+                    (Tn::SbIac, 0xF0) => Tn::Data,
+                    (Tn::SbIac, _) => Tn::Sb,
+                    (_, 0xFF) => Tn::SbIac,
+                    _ => Tn::Sb,
+                };
+                if tn.st != Tn::Data && tn.sb.len() > MAX_SB {
+                    // Not a plausible subnegotiation: give the bytes back as data.
+                    dec.push(&tn.sb, tn.sb_raw);
+                    tn.sb.clear();
+                    tn.st = Tn::Data;
+                }
+            }
+        }
+    }
+}
+
+/// What ends the stream while a unit is pending.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fin {
+    Gap,
+    End,
+}
+
+impl Fin {
+    fn truncated(self) -> &'static str {
+        match self {
+            Fin::Gap => "binary message cut by a gap",
+            Fin::End => "binary message truncated at the end of the stream",
+        }
+    }
+}
+
+const GARBAGE: &str = "bytes outside any SEL message or text line";
+
+/// What was seen that speaks for SEL (see the module docs).
+#[derive(Clone, Copy, Debug, Default)]
+struct Evidence {
+    /// Checksummed messages at clean positions.
+    checked: u32,
+    weak: bool,
+    strong: bool,
+    /// An access command (`ACC`, `2AC`, `BAC`, `CAL`) was seen.
+    access: bool,
+}
+
+/// A prompt token `={1,2}>{0,2}` at the start of `s`.
+enum Token {
+    /// A prompt of this length, decided by the byte after it.
+    Prompt(usize),
+    /// `s` is all prompt characters so far: the next byte decides.
+    More,
+    No,
+}
+
+fn prompt_token(s: &[u8]) -> Token {
+    let mut i = 0;
+    while i < s.len() && i < 2 && s[i] == b'=' {
+        i += 1;
+    }
+    if i == 0 {
+        return Token::No;
+    }
+    let e = i;
+    while i < s.len() && i < e + 2 && s[i] == b'>' {
+        i += 1;
+    }
+    let Some(&c) = s.get(i) else {
+        return Token::More;
+    };
+    if c == b'=' || c == b'>' {
+        Token::No
+    } else if c.is_ascii_alphanumeric() || class(c) == TERM || c == SYNC {
+        Token::Prompt(i)
+    } else {
+        Token::No
+    }
+}
+
+fn is_prompt_token(s: &[u8]) -> bool {
+    !s.is_empty() && matches!(prompt_token(s), Token::More)
+}
+
+/// `Password: ?` (sel.md §3.1), trailing blanks allowed.
+fn is_password_prompt(s: &[u8]) -> bool {
+    let t = s.trim_ascii_end();
+    t.eq_ignore_ascii_case(b"Password: ?")
+}
+
+/// The first word of a line, if it is an SEL command: `Some(is_access)`.
+fn sel_command(s: &[u8]) -> Option<bool> {
+    let s = s.trim_ascii_start();
+    let w = &s[..s
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(s.len())];
+    if COMMANDS
+        .iter()
+        .any(|c| w.eq_ignore_ascii_case(c.as_bytes()))
+    {
+        Some(ACCESS.iter().any(|c| w.eq_ignore_ascii_case(c.as_bytes())))
+    } else {
+        None
+    }
+}
+
+/// `Level 1`, `Level 2`, `Level B`, … (sel.md §3.1 login banner).
+fn is_level_banner(s: &[u8]) -> bool {
+    let t = s.trim_ascii();
+    (7..=8).contains(&t.len())
+        && t[..6].eq_ignore_ascii_case(b"Level ")
+        && t[6..].iter().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Per-direction SEL state; see the module docs.
 #[derive(Default)]
 pub struct SelState {
-    _private: (),
+    tn: Telnet,
+    dec: Decoded,
+    /// Raw offset of the next byte expected.
+    raw_pos: u64,
+    /// Skipping bytes up to the next line terminator or valid message.
+    skipping: bool,
+    /// Skipped bytes not yet reported: raw start and reason.
+    garbage: Option<(u64, &'static str)>,
+    /// Where the skipped bytes ended (at a line terminator), unless more followed.
+    garbage_end: Option<u64>,
+    /// Something other than a good unit came last (skipped bytes, a gap): not clean.
+    dirty: bool,
+    /// Inside a line split for length: no prompt or request here.
+    mid_line: bool,
+    /// A prompt was just emitted on this line.
+    after_prompt: bool,
+    /// The last byte consumed was CR (a NUL after it belongs to the terminator).
+    after_cr: bool,
+    /// Leading bytes of the pending buffer already known to be text.
+    text_ok: usize,
+    ev: Evidence,
+    /// Raw bytes fed so far (for the probing cut-off).
+    fed: u64,
+}
+
+impl SelState {
+    fn raw(&self, p: usize) -> u64 {
+        self.dec.raw_of(self.dec.start + p as u64)
+    }
+
+    fn flush_garbage(&mut self, upto: u64, emit: &mut dyn FnMut(Found<'_>)) {
+        if let Some((start, reason)) = self.garbage.take() {
+            let upto = self.garbage_end.take().unwrap_or(upto);
+            if upto > start {
+                emit(Found::Anomaly {
+                    offset: start,
+                    len: upto - start,
+                    reason,
+                });
+            }
+        }
+    }
+
+    /// Bytes from `p` on cannot be framed.
+    fn garbage_from(&mut self, p: usize, reason: &'static str) {
+        if self.garbage.is_none() {
+            self.garbage = Some((self.raw(p), reason));
+        }
+        self.garbage_end = None;
+        self.dirty = true;
+    }
+
+    /// A binary message at `p`.
+    fn message(&mut self, p: usize, m: Message<'_>, emit: &mut dyn FnMut(Found<'_>)) {
+        let off = self.raw(p);
+        self.flush_garbage(off, emit);
+        if !self.dirty {
+            if m.request {
+                self.ev.weak = true;
+            } else {
+                self.ev.checked += 1;
+            }
+        }
+        emit(Found::Frame {
+            offset: off,
+            bytes: m.bytes,
+            kind: m.label(),
+        });
+        self.dirty = false;
+        self.mid_line = false;
+        self.after_prompt = false;
+    }
+
+    /// A text line `buf[p..j]` (labelled by content).
+    fn line(&mut self, buf: &[u8], p: usize, j: usize, emit: &mut dyn FnMut(Found<'_>)) {
+        let s = &buf[p..j];
+        if s.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let off = self.raw(p);
+        self.flush_garbage(off, emit);
+        let clean = !self.dirty;
+        let mut bad_sum = false;
+        let mut is_prompt = false;
+        let label = if is_prompt_token(s) {
+            is_prompt = true;
+            self.ev.weak |= clean;
+            PROMPT
+        } else if is_password_prompt(s) {
+            self.ev.weak |= clean;
+            self.ev.strong |= self.ev.access;
+            PROMPT
+        } else if let Some((stated, computed)) = cascii_checksum(s) {
+            bad_sum = stated != computed;
+            self.ev.strong |= !bad_sum;
+            CASCII
+        } else {
+            if let Some(access) = sel_command(s) {
+                self.ev.weak |= clean;
+                self.ev.access |= access;
+                self.ev.strong |= self.after_prompt;
+            }
+            if is_level_banner(s) {
+                self.ev.strong |= self.ev.access;
+            }
+            LINE
+        };
+        if memchr::memmem::find(s, b"FID=SEL-").is_some() {
+            self.ev.strong = true;
+        }
+        emit(Found::Frame {
+            offset: off,
+            bytes: s,
+            kind: Label::Name(label),
+        });
+        if bad_sum {
+            emit(Found::Anomaly {
+                offset: off,
+                len: self.raw(j) - off,
+                reason: "compressed-ASCII line checksum mismatch",
+            });
+        }
+        self.dirty = false;
+        self.after_prompt = is_prompt;
+    }
+
+    /// A line cut by the end of the data (`fin`).
+    fn last_line(
+        &mut self,
+        buf: &[u8],
+        p: usize,
+        j: usize,
+        fin: Fin,
+        emit: &mut dyn FnMut(Found<'_>),
+    ) {
+        let s = &buf[p..j];
+        if fin == Fin::End || is_prompt_token(s) || is_password_prompt(s) {
+            self.line(buf, p, j, emit);
+        } else if !s.iter().all(u8::is_ascii_whitespace) {
+            self.garbage_from(p, "ASCII line cut by a gap");
+        }
+    }
+
+    /// Frames `buf` (the pending decoded bytes); returns how many were consumed. With `fin`,
+    /// everything is consumed.
+    fn scan(&mut self, buf: &[u8], fin: Option<Fin>, emit: &mut dyn FnMut(Found<'_>)) -> usize {
+        let n = buf.len();
+        let text_ok = std::mem::take(&mut self.text_ok);
+        let mut p = 0;
+        while p < n {
+            if self.skipping {
+                match buf[p..].iter().position(|&c| c == SYNC || class(c) == TERM) {
+                    None => {
+                        p = n;
+                        break;
+                    }
+                    Some(k) => p += k,
+                }
+                if buf[p] != SYNC {
+                    self.skipping = false;
+                    self.garbage_end = Some(self.raw(p));
+                    continue;
+                }
+                match parse_message(&buf[p..]) {
+                    Parsed::Frame(m) if !m.request => {
+                        self.message(p, m, emit);
+                        self.skipping = false;
+                        p += m.bytes.len();
+                    }
+                    Parsed::Incomplete(_) => match fin {
+                        None => break,
+                        Some(_) => p = n,
+                    },
+                    _ => p += 1,
+                }
+                continue;
+            }
+            let c = buf[p];
+            if c == 0 && self.after_cr {
+                // NVT CR NUL (sel.md §4).
+                self.after_cr = false;
+                p += 1;
+                continue;
+            }
+            self.after_cr = false;
+            if class(c) == TERM {
+                self.after_cr = c == b'\r';
+                self.mid_line = false;
+                self.after_prompt = false;
+                p += 1;
+                continue;
+            }
+            if c == SYNC {
+                match parse_message(&buf[p..]) {
+                    Parsed::Frame(m) if !(m.request && self.mid_line) => {
+                        self.message(p, m, emit);
+                        p += m.bytes.len();
+                    }
+                    Parsed::Incomplete(_) => match fin {
+                        None => break,
+                        Some(f) => {
+                            if bare_request_at_end(&buf[p..]) && !self.mid_line {
+                                let m = Message {
+                                    bytes: &buf[p..p + 2],
+                                    msg_type: buf[p + 1],
+                                    request: true,
+                                };
+                                self.message(p, m, emit);
+                                p += 2;
+                            } else {
+                                self.garbage_from(p, f.truncated());
+                                p = n;
+                            }
+                        }
+                    },
+                    _ => {
+                        self.garbage_from(p, GARBAGE);
+                        self.skipping = true;
+                        p += 1;
+                    }
+                }
+                continue;
+            }
+            if c == b'=' && !self.mid_line {
+                match prompt_token(&buf[p..]) {
+                    Token::Prompt(t) => {
+                        self.line(buf, p, p + t, emit);
+                        p += t;
+                        continue;
+                    }
+                    Token::More => match fin {
+                        None => break,
+                        Some(f) => {
+                            self.last_line(buf, p, n, f, emit);
+                            p = n;
+                            continue;
+                        }
+                    },
+                    Token::No => {}
+                }
+            }
+            // A text line from p.
+            let mut j = p + if p == 0 { text_ok.min(n) } else { 0 };
+            while j < n && class(buf[j]) == TEXT {
+                j += 1;
+            }
+            if j - p > MAX_LINE || (j == n && j - p >= MAX_LINE) {
+                let off = self.raw(p);
+                self.line(buf, p, p + MAX_LINE, emit);
+                emit(Found::Anomaly {
+                    offset: off,
+                    len: self.raw(p + MAX_LINE) - off,
+                    reason: "ASCII line longer than 4096 bytes",
+                });
+                p += MAX_LINE;
+                self.mid_line = true;
+                continue;
+            }
+            if j == n {
+                match fin {
+                    None => {
+                        self.text_ok = j - p;
+                        break;
+                    }
+                    Some(f) => {
+                        self.last_line(buf, p, n, f, emit);
+                        p = n;
+                        continue;
+                    }
+                }
+            }
+            let c = buf[j];
+            if class(c) == TERM {
+                self.line(buf, p, j, emit);
+                p = j;
+                continue;
+            }
+            if c == SYNC {
+                match parse_message(&buf[j..]) {
+                    Parsed::Frame(m) if !m.request => {
+                        self.line(buf, p, j, emit);
+                        self.message(j, m, emit);
+                        p = j + m.bytes.len();
+                        continue;
+                    }
+                    Parsed::Incomplete(_) => match fin {
+                        None => {
+                            self.text_ok = j - p;
+                            break;
+                        }
+                        Some(f) => {
+                            self.last_line(buf, p, j, f, emit);
+                            self.garbage_from(j, f.truncated());
+                            p = n;
+                            continue;
+                        }
+                    },
+                    _ => {}
+                }
+            }
+            // A byte that is not text: the line is junk.
+            self.garbage_from(p, GARBAGE);
+            self.skipping = true;
+            p = j + 1;
+        }
+        p
+    }
+
+    /// At the end of a `data()` call: a bare request (not right after a prompt) or a prompt
+    /// left pending is taken when it lies wholly in this call and is not a lone first byte
+    /// (module docs). Returns the bytes consumed.
+    fn boundary(
+        &mut self,
+        buf: &[u8],
+        p: usize,
+        call_start: u64,
+        emit: &mut dyn FnMut(Found<'_>),
+    ) -> usize {
+        let r = &buf[p..];
+        let at = self.dec.start + p as u64;
+        if r.is_empty() || self.skipping || self.mid_line || at < call_start {
+            return 0;
+        }
+        // Requests come from the master, which sends no prompts: after a prompt, `A5 t` is the
+        // head of a response.
+        if r.len() == 2 && r[0] == SYNC && is_request_type(r[1]) && !self.after_prompt {
+            let m = Message {
+                bytes: r,
+                msg_type: r[1],
+                request: true,
+            };
+            self.message(p, m, emit);
+            return 2;
+        }
+        if (at > call_start || r.len() >= 2) && (is_prompt_token(r) || is_password_prompt(r)) {
+            self.line(buf, p, buf.len(), emit);
+            self.text_ok = 0;
+            return r.len();
+        }
+        0
+    }
+
+    /// Scans what is pending (to the end with `fin`), then drops what was consumed.
+    fn run(&mut self, fin: Option<Fin>, call_start: Option<u64>, emit: &mut dyn FnMut(Found<'_>)) {
+        let buf = std::mem::take(&mut self.dec.buf);
+        let mut used = self.scan(&buf, fin, emit);
+        if let Some(cs) = call_start {
+            used += self.boundary(&buf, used, cs, emit);
+        }
+        self.dec.buf = buf;
+        self.dec.consume(used);
+    }
+
+    /// Flushes everything pending (gap or end of stream).
+    fn finish(&mut self, fin: Fin, emit: &mut dyn FnMut(Found<'_>)) {
+        self.run(Some(fin), None, emit);
+        self.flush_garbage(self.raw_pos, emit);
+        self.tn.st = Tn::Data;
+        self.tn.sb.clear();
+        self.skipping = false;
+        self.mid_line = false;
+        self.after_prompt = false;
+        self.after_cr = false;
+        self.text_ok = 0;
+    }
 }
 
 impl StreamState for SelState {
     fn protocol(&self) -> Protocol {
         Protocol::Sel
     }
-    fn data(&mut self, _offset: u64, _bytes: &[u8], _emit: &mut dyn FnMut(Found<'_>)) {}
-    fn gap(&mut self, _offset: u64, _len: u64, _emit: &mut dyn FnMut(Found<'_>)) {}
-    fn end(&mut self, _emit: &mut dyn FnMut(Found<'_>)) {}
+
+    fn data(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
+        if bytes.is_empty() {
+            return;
+        }
+        if offset != self.raw_pos {
+            let len = offset.saturating_sub(self.raw_pos);
+            self.gap(offset - len, len, emit);
+            self.raw_pos = offset;
+        }
+        self.fed += bytes.len() as u64;
+        let call_start = self.dec.end();
+        telnet(&mut self.tn, &mut self.dec, bytes, offset);
+        self.raw_pos = offset + bytes.len() as u64;
+        self.run(None, Some(call_start), emit);
+    }
+
+    fn gap(&mut self, offset: u64, len: u64, emit: &mut dyn FnMut(Found<'_>)) {
+        self.finish(Fin::Gap, emit);
+        self.raw_pos = offset + len;
+        self.skipping = true;
+        self.garbage = Some((self.raw_pos, "resync after a gap"));
+        self.garbage_end = None;
+        self.dirty = true;
+    }
+
+    fn end(&mut self, emit: &mut dyn FnMut(Found<'_>)) {
+        self.finish(Fin::End, emit);
+    }
+
+    /// See "Detection rule" in the module docs.
     fn confident(&self) -> bool {
-        false
+        let e = &self.ev;
+        e.strong || e.checked >= 2 || (e.checked >= 1 && e.weak)
+    }
+
+    /// While probing: 2 KiB without any SEL evidence (no checked message, no prompt, command
+    /// or SEL line). SEL sessions show one of these at once: Telnet sessions start with a
+    /// prompt or a command, binary polling with `A5` messages.
+    fn hopeless(&self) -> bool {
+        let e = &self.ev;
+        self.fed >= 2048 && e.checked == 0 && !e.weak && !e.strong
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::frame::tests::{hex, VECTORS};
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    enum Out {
+        F(u64, Vec<u8>, &'static str),
+        A(u64, u64, &'static str),
+    }
+
+    fn out(v: &mut Vec<Out>) -> impl FnMut(Found<'_>) + '_ {
+        move |f| {
+            v.push(match f {
+                Found::Frame {
+                    offset,
+                    bytes,
+                    kind: Label::Name(n),
+                } => Out::F(offset, bytes.to_vec(), n),
+                Found::Frame { .. } => panic!("numeric label"),
+                Found::Anomaly {
+                    offset,
+                    len,
+                    reason,
+                } => Out::A(offset, len, reason),
+            })
+        }
+    }
+
+    /// Feeds `chunks` contiguously from offset 0, then `end()`.
+    fn feed(chunks: &[&[u8]]) -> (Vec<Out>, SelState) {
+        let mut st = SelState::default();
+        let mut v = Vec::new();
+        let mut off = 0u64;
+        for c in chunks {
+            st.data(off, c, &mut out(&mut v));
+            off += c.len() as u64;
+        }
+        st.end(&mut out(&mut v));
+        (v, st)
+    }
+
+    fn bytewise(raw: &[u8]) -> (Vec<Out>, SelState) {
+        let chunks: Vec<&[u8]> = raw.chunks(1).collect();
+        feed(&chunks)
+    }
+
+    fn vector(name: &str) -> Vec<u8> {
+        hex(VECTORS.iter().find(|v| v.0 == name).unwrap().1)
+    }
+
+    /// Telnet-escapes binary data (sel.md §4: every 0xFF is doubled on the wire).
+    fn dbl(b: &[u8]) -> Vec<u8> {
+        b.iter()
+            .flat_map(|&x| if x == 0xFF { vec![0xFF, 0xFF] } else { vec![x] })
+            .collect()
+    }
+
+    fn frames(v: &[Out]) -> Vec<(&'static str, Vec<u8>)> {
+        v.iter()
+            .filter_map(|o| match o {
+                Out::F(_, b, l) => Some((*l, b.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn anomalies(v: &[Out]) -> Vec<Out> {
+        v.iter()
+            .filter(|o| matches!(o, Out::A(..)))
+            .cloned()
+            .collect()
+    }
+
+    /// Relay side of a session shaped like fixtures/sel/synthetic/sel_synthetic_telnet_session
+    /// (segments as sent).
+    fn relay_segments() -> Vec<Vec<u8>> {
+        let mut d1 = dbl(&vector("sel551_A5D1_fastmeter_data_SYNTH"));
+        let d1b = d1.split_off(30);
+        let mut fm = dbl(&vector("A546_81_ack_enable_success"));
+        fm.extend(dbl(&vector("A546_18_unsolicited_SER_2elem_SYNTH")));
+        vec![
+            hex("FFFB01FFFB03"),
+            b"\r\n=".to_vec(),
+            b"ACC\r\nPassword: ? ".to_vec(),
+            b"\r\n\r\nSEL-551      Date: 11/21/25    Time: 14:30:40.000\r\nLevel 1\r\n=>".to_vec(),
+            b"ID\r\n\x02\r\n\"FID=SEL-700G-R200-V0-Z006003-D20180629\",\"08F0\"\r\n\"CID=59A0\",\"025C\"\r\n\x03\r\n=>".to_vec(),
+            dbl(&vector("sel551_A5C0_relay_definition")),
+            dbl(&vector("sel551_A5C1_fastmeter_config")),
+            d1,
+            d1b,
+            b"2AC\r\nPassword: ? ".to_vec(),
+            b"\r\n\r\nLevel 2\r\n=>>".to_vec(),
+            fm,
+            b"QUI\r\n\r\n=".to_vec(),
+        ]
+    }
+
+    fn client_segments() -> Vec<Vec<u8>> {
+        vec![
+            hex("FFFD01FFFD03"),
+            b"ACC\r\n".to_vec(),
+            b"OTTER\r\n".to_vec(),
+            b"ID\r\n".to_vec(),
+            hex("A5C0"),
+            hex("A5C1"),
+            hex("A5D1"),
+            b"2AC\r\n".to_vec(),
+            b"TAIL\r\n".to_vec(),
+            vector("A5E0_set_RB1"),
+            vector("A5E3_open_breaker1"),
+            vector("A546_01_enable_uns_SER_ackreq"),
+            vector("A546_98_ack_SER"),
+            b"QUI\r\n".to_vec(),
+        ]
+    }
+
+    #[test]
+    fn relay_session_frames() {
+        let segs = relay_segments();
+        let chunks: Vec<&[u8]> = segs.iter().map(Vec::as_slice).collect();
+        let (v, st) = feed(&chunks);
+        assert!(anomalies(&v).is_empty(), "{v:?}");
+        assert!(st.confident());
+        let got = frames(&v);
+        let labels: Vec<&str> = got.iter().map(|f| f.0).collect();
+        assert_eq!(
+            labels,
+            [
+                PROMPT, LINE, PROMPT, LINE, LINE, PROMPT, LINE, CASCII, CASCII, PROMPT, "A5C0",
+                "A5C1", "A5D1", LINE, PROMPT, LINE, PROMPT, "A546", "A546", LINE, PROMPT
+            ]
+        );
+        let text: Vec<&[u8]> = got.iter().map(|f| f.1.as_slice()).collect();
+        assert_eq!(
+            &text[..4],
+            [
+                &b"="[..],
+                b"ACC",
+                b"Password: ? ",
+                b"SEL-551      Date: 11/21/25    Time: 14:30:40.000"
+            ]
+        );
+        assert_eq!(
+            text[7],
+            br#""FID=SEL-700G-R200-V0-Z006003-D20180629","08F0""#
+        );
+        assert_eq!(text[11], vector("sel551_A5C1_fastmeter_config"));
+        assert_eq!(text[12], vector("sel551_A5D1_fastmeter_data_SYNTH"));
+        assert_eq!(text[18], vector("A546_18_unsolicited_SER_2elem_SYNTH"));
+        // Raw offsets: the prompt after the 6 IAC bytes and CRLF; the messages on the wire.
+        let offs: Vec<u64> = v
+            .iter()
+            .map(|o| match o {
+                Out::F(off, ..) => *off,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(offs[0], 8);
+        let seg_start = |k: usize| segs[..k].iter().map(Vec::len).sum::<usize>() as u64;
+        assert_eq!(offs[10], seg_start(5));
+        assert_eq!(offs[11], seg_start(6));
+        assert_eq!(offs[12], seg_start(7));
+        assert_eq!(offs[17], seg_start(11));
+        assert_eq!(offs[18], seg_start(11) + 14);
+    }
+
+    #[test]
+    fn client_session_frames_and_detection() {
+        let segs = client_segments();
+        let chunks: Vec<&[u8]> = segs.iter().map(Vec::as_slice).collect();
+        let (v, st) = feed(&chunks);
+        assert!(anomalies(&v).is_empty(), "{v:?}");
+        assert!(st.confident());
+        let labels: Vec<&str> = frames(&v).iter().map(|f| f.0).collect();
+        assert_eq!(
+            labels,
+            [
+                LINE, LINE, LINE, "A5C0-req", "A5C1-req", "A5D1-req", LINE, LINE, "A5E0", "A5E3",
+                "A546", "A546", LINE
+            ]
+        );
+        // Offsets are raw: "ACC" follows the 6 IAC bytes.
+        assert_eq!(v[0], Out::F(6, b"ACC".to_vec(), LINE));
+    }
+
+    #[test]
+    fn whole_segmented_and_bytewise_agree() {
+        for segs in [relay_segments(), client_segments()] {
+            let chunks: Vec<&[u8]> = segs.iter().map(Vec::as_slice).collect();
+            let whole = segs.concat();
+            let (a, sa) = feed(&chunks);
+            let (b, sb) = feed(&[&whole]);
+            let (c, sc) = bytewise(&whole);
+            assert_eq!(a, b);
+            assert_eq!(b, c);
+            assert!(sa.confident() && sb.confident() && sc.confident());
+        }
+    }
+
+    #[test]
+    fn telnet_split_iac() {
+        // IAC negotiation, a subnegotiation and doubled FF, split everywhere.
+        let mut raw = hex("FFFB01FFFA1801FFF0");
+        raw.extend(b"=>");
+        raw.extend(dbl(&vector("A546_18_SER_records_lost_SYNTH")));
+        raw.extend(hex("FFF1")); // NOP
+        raw.extend(b"ID\r\n");
+        let (whole, _) = feed(&[&raw]);
+        assert_eq!(
+            frames(&whole),
+            vec![
+                (PROMPT, b"=>".to_vec()),
+                ("A546", vector("A546_18_SER_records_lost_SYNTH")),
+                (LINE, b"ID".to_vec()),
+            ]
+        );
+        assert_eq!(whole[0], Out::F(9, b"=>".to_vec(), PROMPT));
+        assert!(matches!(whole[1], Out::F(11, ..)));
+        // The SER message holds 3 FF (doubled on the wire): "ID" is at 11 + 34 + 3 + 2.
+        assert!(matches!(whole[2], Out::F(50, ..)));
+        for cut in 0..raw.len() {
+            let (v, _) = feed(&[&raw[..cut], &raw[cut..]]);
+            assert_eq!(v, whole, "cut {cut}");
+        }
+        assert_eq!(bytewise(&raw).0, whole);
+    }
+
+    #[test]
+    fn long_subnegotiation_is_given_back() {
+        let mut raw = hex("FFFA");
+        raw.extend(vec![b'a'; 600]);
+        raw.extend(b"\r\n");
+        let (v, _) = feed(&[&raw]);
+        // FF FA is not text: skipped up to CRLF.
+        assert_eq!(v, vec![Out::A(0, 602, GARBAGE)]);
+    }
+
+    #[test]
+    fn garbage_then_resync() {
+        let mut raw = b"\x00\x01\x80junk\r\nmore\x90junk\n".to_vec();
+        let g = raw.len() as u64;
+        raw.extend(vector("A5E0_set_RB1"));
+        raw.extend(b"\xA5\xE0\x06\x20\x81\x2D"); // bad checksum
+        raw.extend(b"\r\nMET\r\n");
+        let (v, st) = feed(&[&raw]);
+        assert_eq!(
+            v,
+            vec![
+                // Up to the last line break before the message.
+                Out::A(0, g - 1, GARBAGE),
+                Out::F(g, vector("A5E0_set_RB1"), "A5E0"),
+                Out::A(g + 6, 6, GARBAGE),
+                Out::F(g + 14, b"MET".to_vec(), LINE),
+            ]
+        );
+        // The message came after junk: not clean, no evidence from it.
+        assert!(!st.confident());
+        assert_eq!(bytewise(&raw).0, v);
+    }
+
+    #[test]
+    fn gap_cuts_frame_and_line() {
+        let mut st = SelState::default();
+        let mut v = Vec::new();
+        let msg = vector("sel551_A5C1_fastmeter_config");
+        st.data(0, b"=>", &mut out(&mut v));
+        st.data(2, &msg[..20], &mut out(&mut v));
+        st.gap(22, 100, &mut out(&mut v));
+        st.data(122, b"tail of a line\r\nID\r\n", &mut out(&mut v));
+        st.data(142, b"partial", &mut out(&mut v));
+        st.gap(149, 10, &mut out(&mut v));
+        st.data(159, b"\r\nMET", &mut out(&mut v));
+        st.end(&mut out(&mut v));
+        assert_eq!(
+            v,
+            vec![
+                Out::F(0, b"=>".to_vec(), PROMPT),
+                Out::A(2, 20, "binary message cut by a gap"),
+                Out::A(122, 14, "resync after a gap"),
+                Out::F(138, b"ID".to_vec(), LINE),
+                Out::A(142, 7, "ASCII line cut by a gap"),
+                Out::F(161, b"MET".to_vec(), LINE),
+            ]
+        );
+    }
+
+    #[test]
+    fn end_flushes() {
+        let (v, _) = feed(&[b"ID\r\nSHO"]);
+        assert_eq!(
+            v,
+            vec![
+                Out::F(0, b"ID".to_vec(), LINE),
+                Out::F(4, b"SHO".to_vec(), LINE)
+            ]
+        );
+        let msg = vector("A546_98_ack_SER");
+        let (v, _) = feed(&[b"=>", &msg[..9]]);
+        assert_eq!(
+            v,
+            vec![
+                Out::F(0, b"=>".to_vec(), PROMPT),
+                Out::A(2, 9, "binary message truncated at the end of the stream"),
+            ]
+        );
+        // A pending 2-byte request is taken at the end, also when text followed it.
+        let (v, _) = feed(&[&hex("A5D1"), b"ID"]);
+        assert_eq!(
+            v,
+            vec![
+                Out::F(0, hex("A5D1"), "A5D1-req"),
+                Out::F(2, b"ID".to_vec(), LINE)
+            ]
+        );
+        assert_eq!(bytewise(b"\xA5\xD1ID").0, v);
+    }
+
+    #[test]
+    fn request_at_segment_boundary_and_by_content() {
+        // Whole segment: at once.
+        let mut st = SelState::default();
+        let mut v = Vec::new();
+        st.data(0, &hex("A5C0"), &mut out(&mut v));
+        assert_eq!(v, vec![Out::F(0, hex("A5C0"), "A5C0-req")]);
+        // Split in the middle of a relay response: the content decides.
+        let msg = vector("sel2020_A5C0_relay_definition");
+        let mut v = Vec::new();
+        let mut st = SelState::default();
+        st.data(0, b"=>", &mut out(&mut v));
+        st.data(2, &msg[..1], &mut out(&mut v));
+        st.data(3, &msg[1..], &mut out(&mut v));
+        assert_eq!(v[1], Out::F(2, msg.clone(), "A5C0"));
+        // Right after a prompt, a segment ending in A5 C0 is the head of a response.
+        let mut v = Vec::new();
+        let mut st = SelState::default();
+        st.data(0, b"\r\n=>\xA5\xC0", &mut out(&mut v));
+        st.data(6, &msg[2..], &mut out(&mut v));
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v[1], Out::F(4, msg.clone(), "A5C0"));
+        // After a CRLF in the same segment.
+        let (v, _) = feed(&[b"ID\r\n\xA5\xC0", b"DNA\r\n"]);
+        assert_eq!(frames(&v)[1], ("A5C0-req", hex("A5C0")));
+        // selprotopy's A5 C0 0D 0A.
+        let (v, _) = feed(&[b"\xA5\xC0\r\n\xA5\xC1\r\n"]);
+        assert_eq!(frames(&v).len(), 2);
+        assert!(anomalies(&v).is_empty());
+    }
+
+    #[test]
+    fn compressed_ascii_bad_checksum_is_flagged() {
+        let (v, st) = feed(&[b"\x02\"FID=SEL-700G\",\"0000\"\r\n\x03"]);
+        assert_eq!(
+            v,
+            vec![
+                Out::F(1, br#""FID=SEL-700G","0000""#.to_vec(), CASCII),
+                Out::A(1, 21, "compressed-ASCII line checksum mismatch"),
+            ]
+        );
+        // FID=SEL- is strong evidence by itself.
+        assert!(st.confident());
+        let (_, st) = feed(&[b"\x02\r\n\"No Data Available\",\"0668\"\r\n\x03\r\n"]);
+        assert!(st.confident());
+    }
+
+    #[test]
+    fn long_lines_are_bounded() {
+        let mut raw = vec![b'x'; 10_000];
+        raw.extend(b"\r\n");
+        let (v, _) = feed(&[&raw]);
+        let lens: Vec<usize> = v
+            .iter()
+            .filter_map(|o| match o {
+                Out::F(_, b, _) => Some(b.len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lens, [4096, 4096, 1808]);
+        assert_eq!(anomalies(&v).len(), 2);
+        let mut st = SelState::default();
+        let mut v = Vec::new();
+        for (i, c) in raw.chunks(7).enumerate() {
+            st.data(7 * i as u64, c, &mut out(&mut v));
+            assert!(st.dec.buf.len() <= MAX_LINE + super::super::frame::MAX_MSG);
+        }
+    }
+
+    fn xorshift(seed: u64, n: usize) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_bytes_are_not_detected() {
+        for seed in 1..=8u64 {
+            let data = xorshift(seed, 64 * 1024);
+            let chunks: Vec<&[u8]> = data.chunks(1460).collect();
+            let (v, st) = feed(&chunks);
+            assert!(!st.confident(), "seed {seed}: {:?}", st.ev);
+            // Junk is reported in few, coalesced anomalies, and few frames come out of it.
+            assert!(frames(&v).len() < 20, "seed {seed}: {}", frames(&v).len());
+            let (_, st) = feed(&[&data]);
+            assert!(!st.confident(), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn text_protocols_are_not_detected() {
+        let http: &[&[u8]] = &[
+            b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 120\r\n\r\n<html><head><title>Status</title></head>\n<body>\n<p>ID = 42</p>\n<p>SET a=b</p>\n=> not a prompt\n</body></html>\n",
+            b"POST /login HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\nuser=ACC&password=OTTER",
+        ];
+        let smtp: &[&[u8]] = &[
+            b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n",
+            b"Subject: hi\r\n\r\nLevel 1\r\nPassword: ?\r\n=3D=E9t=C3=A9\r\nSET\r\n.\r\nQUIT\r\n",
+            b"220 mail.example ESMTP\r\n250-mail.example\r\n250 OK\r\n354 go ahead\r\n221 bye\r\n",
+        ];
+        for chunks in [http, smtp] {
+            let (v, st) = feed(chunks);
+            assert!(!st.confident(), "{v:?}");
+            let whole = chunks.concat();
+            assert!(!bytewise(&whole).1.confident());
+        }
     }
 }

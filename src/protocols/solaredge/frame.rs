@@ -121,17 +121,14 @@ impl Framing for SeFraming {
 
     fn find_sync(buf: &[u8], from: usize) -> Option<usize> {
         let hay = buf.get(from..)?;
-        let mut at = 0;
-        while let Some(i) = memchr::memchr(MAGIC[0], &hay[at..]) {
-            let p = at + i;
-            let tail = &hay[p..];
-            let n = tail.len().min(4);
-            if tail[..n] == MAGIC[..n] {
-                return Some(from + p);
-            }
-            at = p + 1;
+        if let Some(i) = memchr::memmem::find(hay, &MAGIC) {
+            return Some(from + i);
         }
-        None
+        // A magic cut by the end of the data may continue in the next chunk.
+        (1..4)
+            .rev()
+            .find(|&n| hay.len() >= n && hay[hay.len() - n..] == MAGIC[..n])
+            .map(|n| from + hay.len() - n)
     }
 }
 

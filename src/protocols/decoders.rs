@@ -1,0 +1,17 @@
+//! Decoders by protocol, behind one interface so `sedecode` can hold one per protocol for the
+//! whole input (state such as C37.118 configurations spans flows).
+
+use super::Protocol;
+
+/// Decodes frames of one protocol into JSON objects.
+pub trait FrameDecoder {
+    /// Appends the decoded form of `frame` (one complete frame) to `out` as a JSON object.
+    fn decode_json(&mut self, frame: &[u8], out: &mut Vec<u8>);
+}
+
+/// The decoder of a protocol, if it has one yet.
+pub fn decoder_for(p: Protocol) -> Option<Box<dyn FrameDecoder>> {
+    match p {
+        Protocol::C37118 | Protocol::SolarEdge | Protocol::Sel => None,
+    }
+}

@@ -79,6 +79,9 @@ fn addr(ip: IpAddr) -> u128 {
 fn real_main() -> Result<i32> {
     let args = Args::parse();
     let mut cfg = RunConfig::default();
+    // Frames only: conflicts between copies of delivered bytes are not reported here, so the
+    // per-direction history that detects them is not kept.
+    cfg.reassembly.history = 0;
     if args.follow {
         let last = args.inputs.last().map(std::path::PathBuf::from);
         cfg.follow = Some(FollowConfig {

@@ -237,6 +237,14 @@ impl CaptureReader {
                 self.pending = 0;
             }
             let offset = self.inner.consumed() as u64;
+            // pcapng: check the block length before pcap-parser reads the block (some of its
+            // block parsers underflow on a length below 12).
+            if self.format == Format::PcapNg {
+                if let Some(reason) = self.corrupt_record() {
+                    self.finished = true;
+                    return Err(CaptureError::format(&self.name, offset, reason));
+                }
+            }
             let base = self.inner.data().as_ptr() as usize;
             let step = match self.inner.next() {
                 Ok((len, block)) => {

@@ -78,11 +78,12 @@ fn scan_dir(dir: &str, cfg: &ReaderConfig) -> (Vec<Input>, Vec<CaptureError>) {
                 let ts = r.first_timestamp().unwrap_or(Timestamp::new(i64::MAX, 0));
                 found.push((ts, name, md.len()));
             }
-            Err(e) => warnings.push(CaptureError::format(
-                &name,
-                0,
-                format!("skipped: {}", strip_prefix(&e)),
-            )),
+            Err(CaptureError::Format { offset, reason, .. }) => warnings.push(
+                CaptureError::format(&name, offset, format!("skipped: {reason}")),
+            ),
+            Err(CaptureError::Io { source, .. }) => {
+                warnings.push(CaptureError::format(&name, 0, format!("skipped: {source}")))
+            }
         }
     }
     found.sort();
@@ -94,11 +95,4 @@ fn scan_dir(dir: &str, cfg: &ReaderConfig) -> (Vec<Input>, Vec<CaptureError>) {
         })
         .collect();
     (inputs, warnings)
-}
-
-fn strip_prefix(e: &CaptureError) -> String {
-    match e {
-        CaptureError::Io { source, .. } => source.to_string(),
-        CaptureError::Format { offset, reason, .. } => format!("offset {offset}: {reason}"),
-    }
 }

@@ -28,6 +28,8 @@ pub struct Config {
     pub ooo_global: usize,
     /// Delivered bytes remembered per direction to compare retransmissions (conflict check).
     pub history: usize,
+    /// Seconds without packets after which a connection's retransmission history is freed.
+    pub history_idle_secs: i64,
     /// Seconds a closed connection's tuple is remembered to absorb late packets.
     pub closed_linger_secs: i64,
     /// Closed tuples remembered at most.
@@ -44,6 +46,7 @@ impl Default for Config {
             ooo_per_dir: 1 << 20,
             ooo_global: 32 << 20,
             history: 4096,
+            history_idle_secs: 2,
             closed_linger_secs: 10,
             max_closed: 16_384,
             max_conns: 1 << 20,
@@ -267,13 +270,19 @@ fn key_of(ep: &Endpoints) -> (Key, bool) {
     )
 }
 
-enum Slot {
-    Open(Box<TcpConn>),
-    /// A closed connection, kept for a while so late packets do not start a new one.
-    Closed {
-        id: u64,
-        client_isn: Option<u32>,
-    },
+/// A closed connection, kept for a while so late packets do not start a new one. Kept apart
+/// from the open connections, keyed by a 64-bit hash of the tuple, in a table sized once for
+/// `max_closed` entries: its churn then never grows it, and memory does not depend on how long
+/// the capture is.
+#[derive(Clone, Copy)]
+struct Tomb {
+    id: u64,
+    client_isn: Option<u32>,
+}
+
+fn key_hash(k: &Key) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(k)
 }
 
 struct UdpFlow {
@@ -287,9 +296,10 @@ struct UdpFlow {
 /// The reassembly engine: feed it segments in capture order, then call [`Reassembler::finish`].
 pub struct Reassembler {
     cfg: Config,
-    tcp: FxHashMap<Key, Slot>,
+    tcp: FxHashMap<Key, Box<TcpConn>>,
+    tombs: FxHashMap<u64, Tomb>,
     udp: FxHashMap<Key, UdpFlow>,
-    closed: VecDeque<(Timestamp, Key, u64)>,
+    closed: VecDeque<(Timestamp, u64, u64)>,
     next_id: u64,
     ooo_total: usize,
     last_sweep: i64,
@@ -298,9 +308,11 @@ pub struct Reassembler {
 
 impl Reassembler {
     pub fn new(cfg: Config) -> Self {
+        let tombs = FxHashMap::with_capacity_and_hasher(2 * cfg.max_closed, Default::default());
         Reassembler {
             cfg,
             tcp: FxHashMap::default(),
+            tombs,
             udp: FxHashMap::default(),
             closed: VecDeque::new(),
             next_id: 1,
@@ -316,11 +328,7 @@ impl Reassembler {
 
     /// Connections and flows currently open.
     pub fn open_count(&self) -> usize {
-        self.tcp
-            .values()
-            .filter(|s| matches!(s, Slot::Open(_)))
-            .count()
-            + self.udp.len()
+        self.tcp.len() + self.udp.len()
     }
 
     fn new_id(&mut self) -> u64 {
@@ -351,7 +359,7 @@ impl Reassembler {
         let (key, sender_is_a) = key_of(&seg.ep);
         let syn_only = h.has(T::SYN) && !h.has(T::ACK);
         // Common case first: one lookup for a packet of an open connection.
-        if let Some(Slot::Open(conn)) = self.tcp.get_mut(&key) {
+        if let Some(conn) = self.tcp.get_mut(&key) {
             if !(syn_only && conn.is_new_syn(sender_is_a, h.seq)) {
                 let closed = conn.segment(
                     sender_is_a,
@@ -366,7 +374,7 @@ impl Reassembler {
                 );
                 self.stats.ooo_peak = self.stats.ooo_peak.max(self.ooo_total);
                 if let Some(end) = closed {
-                    if let Some(Slot::Open(conn)) = self.tcp.remove(&key) {
+                    if let Some(conn) = self.tcp.remove(&key) {
                         self.close_conn(key, conn, end, ctx, sink);
                     }
                 }
@@ -374,12 +382,12 @@ impl Reassembler {
             }
             // A new SYN on this tuple: the old connection is over (port reuse).
             let end = conn.reuse_end();
-            if let Some(Slot::Open(conn)) = self.tcp.remove(&key) {
+            if let Some(conn) = self.tcp.remove(&key) {
                 self.close_conn(key, conn, end, ctx, sink);
             }
         }
-        match self.tcp.get(&key) {
-            Some(Slot::Closed { client_isn, .. }) if !(syn_only && *client_isn != Some(h.seq)) => {
+        match self.tombs.get(&key_hash(&key)) {
+            Some(t) if !(syn_only && t.client_isn != Some(h.seq)) => {
                 self.stats.after_close += 1;
                 return;
             }
@@ -411,7 +419,7 @@ impl Reassembler {
         match closed {
             Some(end) => self.close_conn(key, conn, end, ctx, sink),
             None => {
-                self.tcp.insert(key, Slot::Open(conn));
+                self.tcp.insert(key, conn);
             }
         }
     }
@@ -427,14 +435,27 @@ impl Reassembler {
     ) {
         conn.finish(end, &mut self.ooo_total, ctx, sink);
         let id = conn.info.id;
-        self.tcp.insert(
-            key,
-            Slot::Closed {
+        let h = key_hash(&key);
+        self.tombs.insert(
+            h,
+            Tomb {
                 id,
                 client_isn: conn.client_isn(),
             },
         );
-        self.closed.push_back((ctx.ts, key, id));
+        self.closed.push_back((ctx.ts, h, id));
+        // The cap holds at all times (the sweep also forgets them by age).
+        if self.closed.len() > self.cfg.max_closed {
+            self.forget_oldest_closed();
+        }
+    }
+
+    fn forget_oldest_closed(&mut self) {
+        if let Some((_, h, id)) = self.closed.pop_front() {
+            if self.tombs.get(&h).is_some_and(|t| t.id == id) {
+                self.tombs.remove(&h);
+            }
+        }
     }
 
     fn udp_datagram<S: Sink>(&mut self, seg: &Segment<'_>, ctx: &Ctx<'_>, sink: &mut S) {
@@ -510,28 +531,27 @@ impl Reassembler {
         self.last_sweep = ctx.ts.sec;
         let now = ctx.ts;
         let idle = self.cfg.tcp_idle_secs;
-        let expired: Vec<Key> = self
-            .tcp
-            .iter()
-            .filter_map(|(k, s)| match s {
-                Slot::Open(c) if now.secs_since(c.last_ts) >= idle => Some(*k),
-                _ => None,
-            })
-            .collect();
+        let quiet = self.cfg.history_idle_secs;
+        let mut expired: Vec<Key> = Vec::new();
+        for (k, c) in self.tcp.iter_mut() {
+            let since = now.secs_since(c.last_ts);
+            if since >= idle {
+                expired.push(*k);
+            } else if since >= quiet {
+                c.release_history();
+            }
+        }
         for k in expired {
-            if let Some(Slot::Open(conn)) = self.tcp.remove(&k) {
+            if let Some(conn) = self.tcp.remove(&k) {
                 self.close_conn(k, conn, End::Timeout, ctx, sink);
             }
         }
         let linger = self.cfg.closed_linger_secs;
-        while let Some(&(ts, k, id)) = self.closed.front() {
-            if self.closed.len() <= self.cfg.max_closed && now.secs_since(ts) < linger {
+        while let Some(&(ts, ..)) = self.closed.front() {
+            if now.secs_since(ts) < linger {
                 break;
             }
-            self.closed.pop_front();
-            if matches!(self.tcp.get(&k), Some(Slot::Closed { id: i, .. }) if *i == id) {
-                self.tcp.remove(&k);
-            }
+            self.forget_oldest_closed();
         }
         let udp_idle = self.cfg.udp_idle_secs;
         let stale: Vec<Key> = self
@@ -550,14 +570,7 @@ impl Reassembler {
     /// End of input: every open connection and flow is flushed and closed (`end: eof`).
     /// Close events come in connection-id order.
     pub fn finish<S: Sink>(&mut self, ctx: &Ctx<'_>, sink: &mut S) {
-        let mut tcp: Vec<Box<TcpConn>> = self
-            .tcp
-            .drain()
-            .filter_map(|(_, s)| match s {
-                Slot::Open(c) => Some(c),
-                Slot::Closed { .. } => None,
-            })
-            .collect();
+        let mut tcp: Vec<Box<TcpConn>> = self.tcp.drain().map(|(_, c)| c).collect();
         tcp.sort_by_key(|c| c.info.id);
         let mut udp: Vec<UdpFlow> = self.udp.drain().map(|(_, f)| f).collect();
         udp.sort_by_key(|f| f.info.id);
@@ -577,6 +590,7 @@ impl Reassembler {
             }
         }
         self.closed.clear();
+        self.tombs.clear();
     }
 }
 

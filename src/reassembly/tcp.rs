@@ -377,6 +377,18 @@ impl TcpConn {
         }
     }
 
+    /// Frees the retransmission history of a connection that has gone quiet: a copy arriving
+    /// seconds later is no longer compared (it is still dropped as a retransmission). Keeps
+    /// memory proportional to active, not merely open, connections.
+    pub fn release_history(&mut self) {
+        for s in &mut self.streams {
+            if !s.hist.is_empty() {
+                s.hist = Vec::new();
+                s.hist_from = s.next;
+            }
+        }
+    }
+
     /// How the old connection ended when its tuple is reused.
     pub fn reuse_end(&self) -> End {
         if self.rst {

@@ -12,7 +12,7 @@ pub use files::{file_name, FileWriter};
 pub use flow::{flow_record, FORMAT_VERSION};
 pub use flows::{FlowList, Totals};
 pub use follow::{Follow, FollowFormat};
-pub use records::{item_record, push_hex, ExtractOutput, ExtractWriter};
+pub use records::{item_record, item_record_raw, push_hex, ExtractOutput, ExtractWriter};
 
 use std::fmt::Write;
 

@@ -76,6 +76,38 @@ pub fn item_record(o: &mut String, it: &Item<'_, '_>, gap: bool) {
     }
 }
 
+/// A `frame` (with `bytes`) or `anomaly` (with `(len, reason)`) record of a raw byte stream:
+/// no packet or connection, only the file and the offset in it.
+pub fn item_record_raw(
+    out: &mut Vec<u8>,
+    proto: Protocol,
+    file: &str,
+    offset: u64,
+    bytes: Option<&[u8]>,
+    anomaly: Option<(u64, &str)>,
+) {
+    let mut o = String::with_capacity(128);
+    let kind = if bytes.is_some() { "frame" } else { "anomaly" };
+    let _ = write!(
+        o,
+        "{{\"v\":{FORMAT_VERSION},\"type\":\"{kind}\",\"proto\":\"{}\",\"file\":",
+        proto.name()
+    );
+    json_str(&mut o, file);
+    let _ = write!(o, ",\"offset\":{offset}");
+    if let Some(b) = bytes {
+        let _ = write!(o, ",\"len\":{},\"hex\":\"", b.len());
+        push_hex(&mut o, b);
+        o.push('"');
+    }
+    if let Some((len, reason)) = anomaly {
+        let _ = write!(o, ",\"len\":{len},\"reason\":");
+        json_str(&mut o, reason);
+    }
+    o.push_str("}\n");
+    out.extend_from_slice(o.as_bytes());
+}
+
 /// What `seextract` writes.
 pub enum ExtractOutput<W: Write> {
     /// JSON Lines records.

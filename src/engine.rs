@@ -166,6 +166,8 @@ pub fn run<S: Sink>(
         Waiter::new(target, f.poll)
     });
     let mut last_data = Instant::now();
+    // Packets arrived since the last look at the clock (follow mode's idle limit).
+    let mut fresh_data = false;
     let idle_over = |since: Instant| {
         follow
             .and_then(|f| f.quit_after_idle)
@@ -222,7 +224,7 @@ pub fn run<S: Sink>(
                 Ok(Some(pkt)) => {
                     report.packets += 1;
                     last_ts = pkt.ts;
-                    last_data = Instant::now();
+                    fresh_data = true;
                     let ctx = Ctx {
                         ts: pkt.ts,
                         file: pkt.file,
@@ -241,6 +243,10 @@ pub fn run<S: Sink>(
                 }
                 Ok(None) => {
                     let Some(f) = follow else { break };
+                    if fresh_data {
+                        last_data = Instant::now();
+                        fresh_data = false;
+                    }
                     if finishing {
                         r.stop_following();
                         break;

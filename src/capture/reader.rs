@@ -86,6 +86,8 @@ pub struct CaptureReader {
     finished: bool,
     /// Byte order of the records (pcap header magic, or the pcapng section's byte-order mark).
     big_endian: bool,
+    /// Classic pcap with 16-byte record headers: records are sliced here directly.
+    fast_pcap: bool,
     last_io_error: Arc<Mutex<Option<String>>>,
     /// Follow mode: the end of the data is not the end of the stream.
     follow: bool,
@@ -158,6 +160,7 @@ impl CaptureReader {
             truncated_tail: None,
             finished: false,
             big_endian: false,
+            fast_pcap: false,
             last_io_error,
             follow: false,
             need_refill: false,
@@ -236,6 +239,21 @@ impl CaptureReader {
                 self.inner.consume_noshift(self.pending);
                 self.pending = 0;
             }
+            if self.fast_pcap {
+                if let Some((len, meta)) = self.fast_record() {
+                    self.pending = len;
+                    self.index += 1;
+                    self.last_ts = meta.0;
+                    return Ok(Some(Packet {
+                        ts: meta.0,
+                        linktype: self.ifaces[0].linktype,
+                        data: &self.inner.data()[16..16 + meta.2],
+                        orig_len: meta.1,
+                        file: &self.name,
+                        index: self.index,
+                    }));
+                }
+            }
             let offset = self.inner.consumed() as u64;
             // pcapng: check the block length before pcap-parser reads the block (some of its
             // block parsers underflow on a length below 12).
@@ -249,7 +267,10 @@ impl CaptureReader {
             let step = match self.inner.next() {
                 Ok((len, block)) => {
                     match &block {
-                        PcapBlockOwned::LegacyHeader(h) => self.big_endian = h.is_bigendian(),
+                        PcapBlockOwned::LegacyHeader(h) => {
+                            self.big_endian = h.is_bigendian();
+                            self.fast_pcap = !h.is_modified_format();
+                        }
                         PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                             self.big_endian = shb.big_endian()
                         }
@@ -342,6 +363,36 @@ impl CaptureReader {
                 }
             }
         }
+    }
+
+    /// A complete classic pcap record at the current position: (record length, (timestamp,
+    /// original length, captured length)). The same fields pcap-parser reads, without its
+    /// per-record dispatch; anything unusual (a short buffer, a length over the cap) is left to
+    /// the general path.
+    fn fast_record(&self) -> Option<(usize, (Timestamp, u32, usize))> {
+        let d = self.inner.data();
+        let iface = self.ifaces.first()?;
+        let word = |i: usize| {
+            let b = [d[i], d[i + 1], d[i + 2], d[i + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        if d.len() < 16 {
+            return None;
+        }
+        let caplen = word(8) as usize;
+        if caplen > self.max_record || d.len() < 16 + caplen {
+            return None;
+        }
+        let nsec = u64::from(word(4)) * 1_000_000_000 / iface.resolution;
+        let ts = Timestamp::new(
+            i64::from(word(0)) + (nsec / 1_000_000_000) as i64,
+            (nsec % 1_000_000_000) as u32,
+        );
+        Some((16 + caplen, (ts, word(12), caplen)))
     }
 
     fn read_error(&self) -> String {

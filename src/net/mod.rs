@@ -185,6 +185,9 @@ fn slice_packet<'a>(
             return Err(Skip::NotTcpUdp);
         }
         let ip_bytes = link.payload;
+        if let Some(seg) = plain_ipv4(ip_bytes, link.vlan) {
+            return seg;
+        }
         // Bytes of this frame the capture did not keep (snaplen), for length fields we cannot trust.
         let cut = (pkt.orig_len as usize).saturating_sub(pkt.data.len());
         let (ip, _) = LaxIpSlice::from_slice(ip_bytes).map_err(|_| Skip::Malformed("ip header"))?;
@@ -279,6 +282,30 @@ fn slice_packet<'a>(
         defrag.expire(pkt.ts);
         parse_l4(ep, proto, l4, wire_l4)
     }
+}
+
+/// The common case without etherparse: IPv4 without options, not fragmented, complete in the
+/// frame, carrying TCP or UDP. Anything else (options, fragments, cut-off packets, IPv6) takes
+/// the general path.
+fn plain_ipv4(ip: &[u8], vlan: Vlans) -> Option<Result<Segment<'_>, Skip>> {
+    if ip.len() < 20 || ip[0] != 0x45 {
+        return None;
+    }
+    let total = usize::from(be16(ip, 2));
+    let frag = be16(ip, 6) & 0x3fff; // MF flag and fragment offset
+    let proto = ip[9];
+    if total < 20 || total > ip.len() || frag != 0 || (proto != 6 && proto != 17) {
+        return None;
+    }
+    let ep = Endpoints {
+        src: u128::from(be32(ip, 12)),
+        dst: u128::from(be32(ip, 16)),
+        sport: 0,
+        dport: 0,
+        v6: false,
+        vlan,
+    };
+    Some(parse_l4(ep, proto, &ip[20..total], total - 20))
 }
 
 fn be16(b: &[u8], i: usize) -> u16 {

@@ -201,9 +201,10 @@ impl<F: Framing> StreamState for Splitter<F> {
         self.probe = limit;
     }
 
-    /// Half the probe window seen without a single valid frame.
+    /// 4 KiB (or the whole probe window, if smaller) seen without a single valid frame:
+    /// the protocols framed here send small frames back to back from the start.
     fn hopeless(&self) -> bool {
         self.probe
-            .is_some_and(|w| self.frames == 0 && self.seen >= (w as u64 / 2).max(4096))
+            .is_some_and(|w| self.frames == 0 && self.seen >= (w as u64).min(4096))
     }
 }

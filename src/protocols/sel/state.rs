@@ -763,12 +763,12 @@ impl StreamState for SelState {
         e.strong || e.checked >= 2 || (e.checked >= 1 && e.weak)
     }
 
-    /// While probing: 2 KiB without any SEL evidence (no checked message, no prompt, command
-    /// or SEL line). SEL sessions show one of these at once: Telnet sessions start with a
-    /// prompt or a command, binary polling with `A5` messages.
+    /// While probing: 512 bytes without any SEL evidence (no checked message, no prompt,
+    /// command or SEL line). SEL sessions show one of these at once: Telnet sessions start
+    /// with negotiation and a prompt or a command, binary polling with `A5` messages.
     fn hopeless(&self) -> bool {
         let e = &self.ev;
-        self.fed >= 2048 && e.checked == 0 && !e.weak && !e.strong
+        self.fed >= 512 && e.checked == 0 && !e.weak && !e.strong
     }
 }
 

@@ -50,6 +50,19 @@ pub fn summary_line(r: &RunReport) -> String {
     )
 }
 
+/// Ends the process: the status the tool returned, 0 when the output pipe was closed by its
+/// reader, 1 with a message on any other error.
+pub fn exit(tool: &str, r: anyhow::Result<i32>) -> ! {
+    match r {
+        Ok(code) => std::process::exit(code),
+        Err(e) if is_broken_pipe(&e) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("{tool}: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// True if the error (or its cause) is a closed pipe: the reader went away, which is not a
 /// failure of ours (`sefollow … | head`).
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {

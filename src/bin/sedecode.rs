@@ -57,14 +57,7 @@ impl Decoders {
 }
 
 fn main() {
-    match real_main() {
-        Ok(code) => std::process::exit(code),
-        Err(e) if cli::is_broken_pipe(&e) => std::process::exit(0),
-        Err(e) => {
-            eprintln!("sedecode: error: {e:#}");
-            std::process::exit(1);
-        }
-    }
+    cli::exit("sedecode", real_main())
 }
 
 fn open(path: &str) -> io::Result<Box<dyn BufRead>> {

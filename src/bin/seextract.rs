@@ -59,14 +59,7 @@ struct Args {
 }
 
 fn main() {
-    match real_main() {
-        Ok(code) => std::process::exit(code),
-        Err(e) if cli::is_broken_pipe(&e) => std::process::exit(0),
-        Err(e) => {
-            eprintln!("seextract: error: {e:#}");
-            std::process::exit(1);
-        }
-    }
+    cli::exit("seextract", real_main())
 }
 
 fn addr(ip: IpAddr) -> u128 {

@@ -62,14 +62,7 @@ struct Args {
 }
 
 fn main() {
-    match real_main() {
-        Ok(code) => std::process::exit(code),
-        Err(e) if cli::is_broken_pipe(&e) => std::process::exit(0),
-        Err(e) => {
-            eprintln!("sefollow: error: {e:#}");
-            std::process::exit(1);
-        }
-    }
+    cli::exit("sefollow", real_main())
 }
 
 fn real_main() -> Result<i32> {

@@ -131,20 +131,20 @@ impl<F: Framing> Splitter<F> {
         i
     }
 
-    /// Reports what is pending (skipped bytes, or a frame in progress) and forgets it.
+    /// The stream stops here (a gap or its end): the candidate frame waiting for more bytes
+    /// will never complete. It is skipped and the rest of the buffer is framed again, so a
+    /// false frame start (a sync pattern with a large length) does not hide the frames after it.
     fn drop_pending(&mut self, reason: &'static str, emit: &mut dyn FnMut(Found<'_>)) {
-        let end = self.pos + self.buf.len() as u64;
-        if self.skipping.is_some() {
-            self.flush_skip(end, emit);
-        } else if !self.buf.is_empty() {
-            self.unit_clean = false;
-            emit(Found::Anomaly {
-                offset: self.pos,
-                len: self.buf.len() as u64,
-                reason,
-            });
+        let buf = std::mem::take(&mut self.buf);
+        let base = self.pos;
+        let end = base + buf.len() as u64;
+        let mut i = 0;
+        while i < buf.len() {
+            self.bad(base + i as u64, reason);
+            let next = F::find_sync(&buf, i + 1).unwrap_or(buf.len());
+            i = next + self.scan(&buf[next..], base + next as u64, emit);
         }
-        self.buf.clear();
+        self.flush_skip(end, emit);
         self.pos = end;
         self.run = 0;
     }

@@ -1,0 +1,501 @@
+//! `seextract -f` on captures still being written: a SolarEdge capture built here (one TCP
+//! connection, real frames from tests/data/solaredge/verified-messages.hex and 0x0500 frames
+//! whose payloads hold the magic) is split into two pcap files (tcpdump -C style rotation: the
+//! connection continues in the second file), each written in chunks cut at pseudo-random byte
+//! offsets (inside the pcap header and inside records) while `seextract -f` watches the
+//! directory, or follows the growing file. Every frame must appear exactly once, as the test
+//! built it and as `seextract` without `-f` reports it on the finished files; the latency from
+//! the write that completes a frame to its line on stdout is measured and printed.
+
+mod common;
+
+use common::{ep, pcap_le, Frame, Link, Tcp, C2S, S2C};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The follow tests run one at a time (latency is measured).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+// ---------------------------------------------------------------------------------------------
+// SolarEdge frames (shared/specs/solaredge.md §1–2), built independently of the crate.
+
+const MAGIC: [u8; 4] = [0x12, 0x34, 0x56, 0x79];
+
+fn se_crc(bytes: &[u8]) -> u16 {
+    let mut crc: u16 = 0x5a5a;
+    for &b in bytes {
+        crc ^= u16::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xa001
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    crc
+}
+
+fn se_frame(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(payload.len()).expect("payload fits");
+    let mut covered = Vec::new();
+    covered.extend(seq.to_be_bytes());
+    covered.extend(from.to_be_bytes());
+    covered.extend(to.to_be_bytes());
+    covered.extend(function.to_be_bytes());
+    covered.extend_from_slice(payload);
+    let mut f = MAGIC.to_vec();
+    f.extend(len.to_le_bytes());
+    f.extend((!len).to_le_bytes());
+    f.extend(seq.to_le_bytes());
+    f.extend(from.to_le_bytes());
+    f.extend(to.to_le_bytes());
+    f.extend(function.to_le_bytes());
+    f.extend_from_slice(payload);
+    f.extend(se_crc(&covered).to_le_bytes());
+    f
+}
+
+fn verified_frames() -> Vec<Vec<u8>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/solaredge/verified-messages.hex");
+    std::fs::read_to_string(path)
+        .expect("fixture")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.split_whitespace()
+                .map(|t| u8::from_str_radix(t, 16).expect("hex"))
+                .collect()
+        })
+        .collect()
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next() % (hi - lo + 1) as u64) as usize
+    }
+}
+
+fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The capture: one connection over two files.
+
+/// A frame as built: direction, stream offset, bytes, and the capture packet (global index
+/// from 0) whose arrival completes it.
+#[derive(Clone, Debug)]
+struct Exp {
+    dir: usize,
+    offset: u64,
+    bytes: Vec<u8>,
+    pkt: usize,
+}
+
+struct Capture {
+    /// The two files' bytes.
+    files: [Vec<u8>; 2],
+    /// Per global packet: (file index, byte offset in that file where its record ends).
+    rec_end: Vec<(usize, usize)>,
+    exp: Vec<Exp>,
+}
+
+fn capture() -> Capture {
+    let real = verified_frames();
+    let mut rng = Rng(0xf011_0a5e_ed00_0001);
+    let mut frames: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..40u16 {
+        let f = if i % 3 == 1 {
+            real[usize::from(i) % real.len()].clone()
+        } else {
+            let n = rng.range(24, 400);
+            let mut p: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+            for _ in 0..3 {
+                let at = rng.range(0, n - 4);
+                p[at..at + 4].copy_from_slice(&MAGIC);
+            }
+            se_frame(0x300 + i, 0x7f10_4920, 0xffff_fffe, 0x0500, &p)
+        };
+        let ack = se_frame(0x300 + i, 0xffff_fffe, 0x7f10_4920, 0x0080, &[]);
+        frames[C2S].push(f);
+        frames[S2C].push(ack);
+    }
+    let mut exp = Vec::new();
+    for (d, list) in frames.iter().enumerate() {
+        let mut off = 0;
+        for f in list {
+            exp.push(Exp {
+                dir: d,
+                offset: off,
+                bytes: f.clone(),
+                pkt: usize::MAX,
+            });
+            off += f.len() as u64;
+        }
+    }
+    // Each direction's stream cut at pseudo-random positions, the two interleaved at random.
+    let streams = [frames[C2S].concat(), frames[S2C].concat()];
+    let mut t = Tcp::new(ep("10.9.0.10", 40500), ep("10.9.0.1", 22222), 0xabc, 0xdef);
+    t.handshake();
+    let mut sent = [0usize; 2];
+    while sent[0] < streams[0].len() || sent[1] < streams[1].len() {
+        let d = if sent[1] == streams[1].len()
+            || (sent[0] < streams[0].len() && !rng.next().is_multiple_of(3))
+        {
+            C2S
+        } else {
+            S2C
+        };
+        let n = rng.range(1, 180).min(streams[d].len() - sent[d]);
+        t.data(d, &streams[d][sent[d]..sent[d] + n]);
+        sent[d] += n;
+        let pkt = t.pkts.len() - 1;
+        for e in exp.iter_mut().filter(|e| e.dir == d && e.pkt == usize::MAX) {
+            if e.offset + e.bytes.len() as u64 <= sent[d] as u64 {
+                e.pkt = pkt;
+            }
+        }
+    }
+    t.close();
+    let all: Vec<Frame> = t.frames(&Link::Eth(vec![]));
+    // Rotation: the first half of the packets in one file, the rest in the next.
+    let half = all.len() / 2;
+    let files = [pcap_le(1, &all[..half]), pcap_le(1, &all[half..])];
+    let mut rec_end = Vec::new();
+    for (fi, part) in [&all[..half], &all[half..]].into_iter().enumerate() {
+        let mut at = 24;
+        for f in part {
+            at += 16 + f.data.len();
+            rec_end.push((fi, at));
+        }
+        assert_eq!(at, files[fi].len());
+    }
+    // Frames complete in both files.
+    assert!(exp.iter().any(|e| e.pkt < half) && exp.iter().any(|e| e.pkt >= half));
+    Capture {
+        files,
+        rec_end,
+        exp,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing in chunks while seextract follows.
+
+fn tmp(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("seextract_follow")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+/// One write: which file, the file's length after it, and when it was done.
+#[derive(Clone, Copy, Debug)]
+struct Write1 {
+    file: usize,
+    end: usize,
+    at: Instant,
+}
+
+/// Writes `bytes` to `f` in chunks cut at pseudo-random offsets: the first one inside the
+/// 24-byte pcap header, the others 1..=700 bytes, with 15–70 ms pauses.
+fn write_chunks(
+    f: &mut std::fs::File,
+    file: usize,
+    bytes: &[u8],
+    rng: &mut Rng,
+    log: &mut Vec<Write1>,
+) {
+    let mut at = 0;
+    let mut first = true;
+    while at < bytes.len() {
+        let n = if std::mem::take(&mut first) {
+            rng.range(1, 23)
+        } else {
+            rng.range(1, 700)
+        }
+        .min(bytes.len() - at);
+        // Timed from the start of the write: seextract may answer before write() returns.
+        let t = Instant::now();
+        f.write_all(&bytes[at..at + n]).expect("write");
+        f.flush().expect("flush");
+        at += n;
+        log.push(Write1 {
+            file,
+            end: at,
+            at: t,
+        });
+        std::thread::sleep(Duration::from_millis(rng.range(15, 70) as u64));
+    }
+}
+
+/// Starts seextract with stdout read line by line on a thread, each line timestamped.
+type Lines = Arc<Mutex<Vec<(Instant, String)>>>;
+fn spawn(args: &[&str]) -> (Child, Lines, std::thread::JoinHandle<()>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seextract"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn seextract");
+    let out = child.stdout.take().expect("stdout");
+    let lines: Lines = Arc::new(Mutex::new(Vec::new()));
+    let l2 = Arc::clone(&lines);
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let line = line.expect("stdout line");
+            l2.lock().expect("lock").push((Instant::now(), line));
+        }
+    });
+    (child, lines, reader)
+}
+
+/// Waits for the child to exit on its own (--follow-quit), at most `limit`.
+fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            return st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("seextract -f did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn parse(lines: &[(Instant, String)]) -> Vec<(Instant, Value)> {
+    lines
+        .iter()
+        .map(|(t, l)| {
+            (
+                *t,
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")),
+            )
+        })
+        .collect()
+}
+
+fn dir_name(d: usize) -> &'static str {
+    ["c2s", "s2c"][d]
+}
+
+/// Checks the followed output against the built frames (each exactly once, exact bytes) and
+/// against a run without -f on the finished `inputs`; returns the latencies (ms) of the
+/// frames completed after detection.
+fn check_and_measure(
+    cap: &Capture,
+    recs: &[(Instant, Value)],
+    writes: &[Write1],
+    inputs: &[&str],
+) -> Vec<f64> {
+    let frames: Vec<&(Instant, Value)> = recs.iter().filter(|r| r.1["type"] == "frame").collect();
+    // Each built frame exactly once, with its bytes; nothing else.
+    let mut seen: BTreeMap<(String, u64), usize> = BTreeMap::new();
+    for (_, r) in &frames {
+        let key = (
+            r["dir"].as_str().expect("dir").to_string(),
+            r["offset"].as_u64().expect("offset"),
+        );
+        *seen.entry(key).or_default() += 1;
+    }
+    let dups: Vec<_> = seen.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(dups.is_empty(), "frames reported more than once: {dups:?}");
+    let by_key: BTreeMap<(&str, u64), &Exp> = cap
+        .exp
+        .iter()
+        .map(|e| ((dir_name(e.dir), e.offset), e))
+        .collect();
+    let missing: Vec<_> = by_key
+        .iter()
+        .filter(|((d, o), _)| !seen.contains_key(&(d.to_string(), *o)))
+        .map(|((d, o), e)| (*d, *o, e.pkt))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} frames missing (dir, offset, packet index): {missing:?}",
+        missing.len(),
+        cap.exp.len()
+    );
+    assert_eq!(frames.len(), cap.exp.len(), "frame count");
+    for (_, r) in &frames {
+        let e = by_key
+            .get(&(
+                r["dir"].as_str().expect("dir"),
+                r["offset"].as_u64().expect("offset"),
+            ))
+            .unwrap_or_else(|| panic!("unexpected frame {r}"));
+        assert_eq!(r["hex"], to_hex(&e.bytes), "{r}");
+        assert_eq!(r["proto"], "solaredge");
+    }
+    assert!(!recs
+        .iter()
+        .any(|r| r.1["type"] == "anomaly" || r.1["type"] == "gap"));
+
+    // The same records as seextract without -f on the finished files.
+    let mut args = vec!["-q"];
+    args.extend_from_slice(inputs);
+    let out = Command::new(env!("CARGO_BIN_EXE_seextract"))
+        .args(&args)
+        .output()
+        .expect("seextract");
+    assert!(out.status.success());
+    let batch: Vec<Value> = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let followed: Vec<Value> = recs.iter().map(|r| r.1.clone()).collect();
+    assert_eq!(followed.len(), batch.len(), "records: followed vs batch");
+    for (i, (a, b)) in followed.iter().zip(&batch).enumerate() {
+        assert_eq!(a, b, "record {i}: followed vs batch");
+    }
+
+    // Latency: from the write that completed the frame's packet to the frame's line. Frames
+    // completed before the detection decision (the second frame of a direction) are held
+    // until it by design and are not counted.
+    let decided = (0..2)
+        .map(|d| {
+            let mut v: Vec<usize> = cap
+                .exp
+                .iter()
+                .filter(|e| e.dir == d)
+                .map(|e| e.pkt)
+                .collect();
+            v.sort_unstable();
+            v[1]
+        })
+        .min()
+        .expect("two directions");
+    let mut lat = Vec::new();
+    for (t, r) in &frames {
+        let e = by_key[&(
+            r["dir"].as_str().expect("dir"),
+            r["offset"].as_u64().expect("offset"),
+        )];
+        if e.pkt < decided {
+            continue;
+        }
+        let (file, end) = cap.rec_end[e.pkt];
+        let w = writes
+            .iter()
+            .find(|w| w.file == file && w.end >= end)
+            .expect("a write completes the packet");
+        let d = t
+            .checked_duration_since(w.at)
+            .unwrap_or_else(|| panic!("line before the write that completes it: {r}"));
+        lat.push(d.as_secs_f64() * 1000.0);
+    }
+    assert!(lat.len() >= cap.exp.len() / 2, "{} latencies", lat.len());
+    lat
+}
+
+fn report(name: &str, lat: &[f64]) {
+    let mut v = lat.to_vec();
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    let over = v.iter().filter(|x| **x > 250.0).count();
+    eprintln!(
+        "seextract -f latency ({name}): {} frames, median {:.1} ms, p90 {:.1} ms, max {:.1} ms, min {:.1} ms; {} over the 250 ms target",
+        v.len(),
+        q(0.5),
+        q(0.9),
+        q(1.0),
+        q(0.0),
+        over
+    );
+    assert!(
+        q(1.0) <= 1000.0,
+        "{name}: max latency {:.1} ms over 1000 ms",
+        q(1.0)
+    );
+}
+
+#[test]
+fn follow_directory_with_rotation() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cap = capture();
+    let dir = tmp("rotation");
+    let dir_s = dir.to_string_lossy().into_owned();
+    let (mut child, lines, reader) = spawn(&["-f", "--follow-quit", "3", "-q", &dir_s]);
+    // Give it time to start watching the empty directory.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut rng = Rng(0xc40c_4ed5);
+    let mut writes = Vec::new();
+    for (i, name) in ["a.pcap", "b.pcap"].into_iter().enumerate() {
+        let mut f = std::fs::File::create(dir.join(name)).expect("create");
+        write_chunks(&mut f, i, &cap.files[i], &mut rng, &mut writes);
+    }
+    let status = wait(&mut child, Duration::from_secs(60));
+    reader.join().expect("reader");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert!(status.success(), "seextract -f: {status}: {err}");
+    let recs = parse(&lines.lock().expect("lock"));
+    let lat = check_and_measure(&cap, &recs, &writes, &[&dir_s]);
+    eprintln!(
+        "rotation: {} writes ({} + {} bytes)",
+        writes.len(),
+        cap.files[0].len(),
+        cap.files[1].len()
+    );
+    report("directory, rotation a.pcap -> b.pcap", &lat);
+}
+
+#[test]
+fn follow_growing_file() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cap = capture();
+    // One file: the two halves' packets in one pcap (the second header left out).
+    let mut bytes = cap.files[0].clone();
+    bytes.extend_from_slice(&cap.files[1][24..]);
+    let shift = cap.files[0].len() - 24;
+    let single = Capture {
+        files: [bytes, Vec::new()],
+        rec_end: cap
+            .rec_end
+            .iter()
+            .map(|&(f, end)| (0, if f == 0 { end } else { end + shift }))
+            .collect(),
+        exp: cap.exp.clone(),
+    };
+    let dir = tmp("growing");
+    let path = dir.join("live.pcap");
+    let path_s = path.to_string_lossy().into_owned();
+    // The file exists (empty) before seextract starts, as with tcpdump -w.
+    let mut f = std::fs::File::create(&path).expect("create");
+    let (mut child, lines, reader) = spawn(&["-f", "--follow-quit", "3", "-q", &path_s]);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut rng = Rng(0x09e0_111a);
+    let mut writes = Vec::new();
+    write_chunks(&mut f, 0, &single.files[0], &mut rng, &mut writes);
+    let status = wait(&mut child, Duration::from_secs(60));
+    reader.join().expect("reader");
+    assert!(status.success(), "seextract -f: {status}");
+    let recs = parse(&lines.lock().expect("lock"));
+    let lat = check_and_measure(&single, &recs, &writes, &[&path_s]);
+    report("growing file", &lat);
+}

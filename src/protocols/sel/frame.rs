@@ -20,8 +20,9 @@
 //!   pulse ∈ {0, 1} (sel.md §2.4) — the same layouts Wireshark parses;
 //! - otherwise, once `len` bytes are there, the checksum does not match.
 //!
-//! With only `A5 type` in the buffer the answer is `Incomplete(1)`; the stream state decides at
-//! a segment boundary or at the end of the stream (see `state.rs`).
+//! With only `A5 type` in the buffer the answer is `Incomplete(1)`: the stream state waits for
+//! the next byte, and decides with [`bare_request_at_end`] only at a gap or at the end of the
+//! stream (see `state.rs`).
 
 use crate::protocols::{Label, Parsed};
 use nom::number::streaming::u8 as byte;
@@ -203,10 +204,11 @@ fn layout(buf: &[u8], t: u8, len: usize) -> Layout {
     }
 }
 
-/// With the data ending inside a candidate `A5 t …` of a request type (`parse_message` said
-/// `Incomplete`), whether it is taken as the bare request: when nothing follows `A5 t`, or when
-/// the next bytes look like text (CR, LF, printable) rather than a message header and no layout
-/// check (§2.1, §2.2, §2.4) has confirmed a message. Otherwise it is a cut message.
+/// With the stream ending (end or gap) inside a candidate `A5 t …` of a request type
+/// (`parse_message` said `Incomplete`), whether it is taken as the bare request: when nothing
+/// follows `A5 t`, or when the next bytes look like text (CR, LF, printable) rather than a
+/// message header and no layout check (§2.1, §2.2, §2.4) has confirmed a message. Otherwise it
+/// is a cut message.
 pub fn bare_request_at_end(buf: &[u8]) -> bool {
     if buf.len() < 2 || buf[0] != SYNC || !is_request_type(buf[1]) {
         return false;
@@ -238,7 +240,7 @@ pub fn check_ok(buf: &[u8], t: u8, len: usize) -> bool {
 ///
 /// `Frame` is a complete message (framed, or a bare request when the content proves it, see
 /// the module docs); `Incomplete(n)`: at least `n` more bytes are needed to decide (with
-/// `A5 t` alone and `t` a request type, the caller may decide on a segment boundary); `Bad`: no
+/// `A5 t` alone and `t` a request type, the caller decides at the end of the stream); `Bad`: no
 /// message starts here.
 pub fn parse_message(buf: &[u8]) -> Parsed<Message<'_>> {
     let head = |i| -> nom::IResult<&[u8], (u8, u8)> {
@@ -431,7 +433,7 @@ pub(crate) mod tests {
             Parsed::Frame(m) if m.request => Some(m.name()),
             _ => None,
         };
-        // Alone: undecided (the stream state decides at a segment boundary).
+        // Alone: undecided (the next byte decides, or the end of the stream).
         assert_eq!(parse_message(&hex("A5C0")), Parsed::Incomplete(1));
         assert_eq!(parse_message(&hex("A5")), Parsed::Incomplete(1));
         assert_eq!(req(&hex("A5B9")), Some("A5B9-req"));

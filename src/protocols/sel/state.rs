@@ -16,11 +16,13 @@
 //!   `A5CD`, `A5E0`, `A5E3`, `A5E5`…`A5E9`, `A5ED`, `A546` (bytes = the whole message, sliced
 //!   by `len`);
 //! - bare 2-byte requests: `A5C0-req`, `A5C1-req`…, `A5CE-req`, `A5CF-req`, `A5CD-req`,
-//!   `A5B9-req` (bytes = the 2 bytes). Content decides when possible (see `frame.rs`); with
-//!   nothing after `A5 t` yet, the request is taken when it ends a `data()` call (a segment)
-//!   and lies wholly in it, at the start of a line and not right after a prompt (sel.md §4
-//!   "followed by … end of segment"); otherwise at the end of the stream or at a gap, if what
-//!   follows looks like text rather than a message header (`frame::bare_request_at_end`);
+//!   `A5B9-req` (bytes = the 2 bytes). The content after `A5 t` decides (see `frame.rs`): the
+//!   next byte is CR or LF, another message starts, the `len` byte is not valid for the type,
+//!   or the checksum over `len` bytes fails once they are all there. Until then the bytes wait
+//!   for more data, wherever a `data()` call ends (sel.md §4 also accepts "end of segment";
+//!   that is not used, so that the output does not depend on segmentation). At the end of the
+//!   stream or at a gap, `A5 t` alone, or followed by text rather than a message header, is
+//!   the request (`frame::bare_request_at_end`);
 //! - [`LINE`] `ascii-line`: a line of text (bytes without its terminator). Lines end at CR, LF,
 //!   CRLF, STX or ETX (sel.md §3.2: STX/ETX delimit compressed-ASCII replies; they are not part
 //!   of any line); NVT `CR NUL` is one terminator; whitespace-only lines are not emitted.
@@ -31,8 +33,16 @@
 //! - [`PROMPT`] `ascii-prompt`: `=`, `=>`, `=>>`, `==>`, `==>>` (sel.md §3.1) at the start of
 //!   a line and followed by a terminator, a binary message, or a letter/digit (the relay echoes
 //!   the next command right after the prompt: `=>ID` gives the prompt `=>` and the line `ID`),
-//!   and `Password: ?` lines. A prompt ending a segment is emitted at once when the segment
-//!   also holds the line break before it (or the whole prompt, ≥ 2 bytes).
+//!   and `Password: ?` lines. A prompt at the end of the data waits for the byte that
+//!   decides it (`=` then `>` is `=>`); at the end of the stream or at a gap it is emitted as
+//!   it is.
+//!
+//! # Segmentation
+//! The output (frames and anomalies, offsets, bytes, labels) is the same however the stream is
+//! split into `data()` calls: a decision that needs later bytes waits for them, with the
+//! undecided bytes kept (at most a line of [`MAX_LINE`] bytes and one message of
+//! [`super::frame::MAX_MSG`]), and is taken when they arrive, or at `gap()`/`end()` with what
+//! is there.
 //!
 //! Lines are at most [`MAX_LINE`] bytes: a longer run is emitted in pieces of that size, each
 //! with an anomaly "ASCII line longer than 4096 bytes".
@@ -63,9 +73,7 @@
 //! Limitation: Telnet removal always runs, so an SEL stream over a raw socket (no Telnet) whose
 //! binary messages hold `FF F0..FF` pairs would lose bytes (sel.md §4 asks for Telnet first).
 
-use super::frame::{
-    bare_request_at_end, cascii_checksum, is_request_type, parse_message, Message, SYNC,
-};
+use super::frame::{bare_request_at_end, cascii_checksum, parse_message, Message, SYNC};
 use crate::protocols::{Found, Label, Parsed, Protocol, StreamState};
 
 /// Label of a text line.
@@ -602,7 +610,9 @@ impl SelState {
             while j < n && class(buf[j]) == TEXT {
                 j += 1;
             }
-            if j - p > MAX_LINE || (j == n && j - p >= MAX_LINE) {
+            // Only a run longer than MAX_LINE is split: a run of exactly MAX_LINE bytes at the
+            // end of the data waits for the next byte (a terminator makes it a whole line).
+            if j - p > MAX_LINE {
                 let off = self.raw(p);
                 self.line(buf, p, p + MAX_LINE, emit);
                 emit(Found::Anomaly {
@@ -664,54 +674,17 @@ impl SelState {
         p
     }
 
-    /// At the end of a `data()` call: a bare request (not right after a prompt) or a prompt
-    /// left pending is taken when it lies wholly in this call and is not a lone first byte
-    /// (module docs). Returns the bytes consumed.
-    fn boundary(
-        &mut self,
-        buf: &[u8],
-        p: usize,
-        call_start: u64,
-        emit: &mut dyn FnMut(Found<'_>),
-    ) -> usize {
-        let r = &buf[p..];
-        let at = self.dec.start + p as u64;
-        if r.is_empty() || self.skipping || self.mid_line || at < call_start {
-            return 0;
-        }
-        // Requests come from the master, which sends no prompts: after a prompt, `A5 t` is the
-        // head of a response.
-        if r.len() == 2 && r[0] == SYNC && is_request_type(r[1]) && !self.after_prompt {
-            let m = Message {
-                bytes: r,
-                msg_type: r[1],
-                request: true,
-            };
-            self.message(p, m, emit);
-            return 2;
-        }
-        if (at > call_start || r.len() >= 2) && (is_prompt_token(r) || is_password_prompt(r)) {
-            self.line(buf, p, buf.len(), emit);
-            self.text_ok = 0;
-            return r.len();
-        }
-        0
-    }
-
     /// Scans what is pending (to the end with `fin`), then drops what was consumed.
-    fn run(&mut self, fin: Option<Fin>, call_start: Option<u64>, emit: &mut dyn FnMut(Found<'_>)) {
+    fn run(&mut self, fin: Option<Fin>, emit: &mut dyn FnMut(Found<'_>)) {
         let buf = std::mem::take(&mut self.dec.buf);
-        let mut used = self.scan(&buf, fin, emit);
-        if let Some(cs) = call_start {
-            used += self.boundary(&buf, used, cs, emit);
-        }
+        let used = self.scan(&buf, fin, emit);
         self.dec.buf = buf;
         self.dec.consume(used);
     }
 
     /// Flushes everything pending (gap or end of stream).
     fn finish(&mut self, fin: Fin, emit: &mut dyn FnMut(Found<'_>)) {
-        self.run(Some(fin), None, emit);
+        self.run(Some(fin), emit);
         self.flush_garbage(self.raw_pos, emit);
         self.tn.st = Tn::Data;
         self.tn.sb.clear();
@@ -738,10 +711,9 @@ impl StreamState for SelState {
             self.raw_pos = offset;
         }
         self.fed += bytes.len() as u64;
-        let call_start = self.dec.end();
         telnet(&mut self.tn, &mut self.dec, bytes, offset);
         self.raw_pos = offset + bytes.len() as u64;
-        self.run(None, Some(call_start), emit);
+        self.run(None, emit);
     }
 
     fn gap(&mut self, offset: u64, len: u64, emit: &mut dyn FnMut(Found<'_>)) {
@@ -1091,11 +1063,15 @@ mod tests {
     }
 
     #[test]
-    fn request_at_segment_boundary_and_by_content() {
-        // Whole segment: at once.
+    fn request_decided_by_content_not_by_segment() {
+        // A whole segment: undecided until the next byte, or the end of the stream.
         let mut st = SelState::default();
         let mut v = Vec::new();
         st.data(0, &hex("A5C0"), &mut out(&mut v));
+        assert!(v.is_empty(), "{v:?}");
+        st.data(2, b"\r\n", &mut out(&mut v));
+        assert_eq!(v, vec![Out::F(0, hex("A5C0"), "A5C0-req")]);
+        let (v, _) = feed(&[&hex("A5C0")]);
         assert_eq!(v, vec![Out::F(0, hex("A5C0"), "A5C0-req")]);
         // Split in the middle of a relay response: the content decides.
         let msg = vector("sel2020_A5C0_relay_definition");
@@ -1119,6 +1095,38 @@ mod tests {
         let (v, _) = feed(&[b"\xA5\xC0\r\n\xA5\xC1\r\n"]);
         assert_eq!(frames(&v).len(), 2);
         assert!(anomalies(&v).is_empty());
+    }
+
+    #[test]
+    fn prompt_and_message_cut_anywhere() {
+        // A prompt cut after `=`, an A5CE config cut after `A5 CE` (tests/byte_by_byte.rs).
+        let mut raw = b"\r\nLevel 1\r\n=>ID\r\nMET\r\n".to_vec();
+        raw.extend(vector("sel701_A5CE_fastop_config"));
+        raw.extend(b"=");
+        let (whole, _) = feed(&[&raw]);
+        assert_eq!(whole[1], Out::F(11, b"=>".to_vec(), PROMPT));
+        assert_eq!(whole[2], Out::F(13, b"ID".to_vec(), LINE));
+        assert_eq!(
+            whole[4],
+            Out::F(22, vector("sel701_A5CE_fastop_config"), "A5CE")
+        );
+        assert_eq!(whole[5], Out::F(46, b"=".to_vec(), PROMPT));
+        assert_eq!(whole.len(), 6);
+        for cut in 0..raw.len() {
+            let (v, _) = feed(&[&raw[..cut], &raw[cut..]]);
+            assert_eq!(v, whole, "cut {cut}");
+        }
+        assert_eq!(bytewise(&raw).0, whole);
+    }
+
+    #[test]
+    fn line_of_max_len_cut_anywhere() {
+        let mut raw = vec![b'x'; MAX_LINE];
+        raw.extend(b"\r\n");
+        let (whole, _) = feed(&[&raw]);
+        assert_eq!(whole, vec![Out::F(0, vec![b'x'; MAX_LINE], LINE)]);
+        let (v, _) = feed(&[&raw[..MAX_LINE], &raw[MAX_LINE..]]);
+        assert_eq!(v, whole);
     }
 
     #[test]

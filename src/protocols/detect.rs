@@ -137,6 +137,19 @@ impl<C: Clone> Detector<C> {
         }
     }
 
+    /// Valid frames a still-undecided probe of `p` has found.
+    pub fn probe_frames(&self, p: Protocol) -> usize {
+        match &self.phase {
+            Phase::Probing(probes) => probes
+                .iter()
+                .filter(|pr| pr.state.protocol() == p)
+                .flat_map(|pr| pr.held.iter())
+                .filter(|h| matches!(h.item, HeldItem::Frame { .. }))
+                .count(),
+            _ => 0,
+        }
+    }
+
     pub fn undecided(&self) -> bool {
         matches!(self.phase, Phase::Probing(_))
     }

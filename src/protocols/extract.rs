@@ -164,9 +164,21 @@ impl<S: ExtractSink> Extractor<S> {
         // Still probing: what a decision releases (held items of both directions) is put back
         // in capture order before it goes out.
         let mut released: Vec<(Prov, Dir, Protocol, HeldItem)> = Vec::new();
-        let decided = run(&mut dets[i], &mut |pv, p, f| {
+        let mut decided = run(&mut dets[i], &mut |pv, p, f| {
             released.push((*pv, dir, p, HeldItem::from_found(&f)))
         });
+        // A valid frame of the same protocol in each direction (a command and its reply, a
+        // request and its response) is as good as two in a row.
+        if decided.is_none() && dets[dir.other().index()].undecided() {
+            if let Some(p) = self_candidates(&dets[i]).into_iter().find(|p| {
+                dets[i].probe_frames(*p) > 0 && dets[dir.other().index()].probe_frames(*p) > 0
+            }) {
+                dets[i].decide(p, &mut |pv, p, f| {
+                    released.push((*pv, dir, p, HeldItem::from_found(&f)))
+                });
+                decided = Some(p);
+            }
+        }
         if let Some(p) = decided {
             *stats.streams.entry(p).or_default() += 1;
             let d = dir.other();
@@ -183,6 +195,14 @@ impl<S: ExtractSink> Extractor<S> {
             route(stats, files, out, conn, *d, pv, *p, item.as_found());
         }
     }
+}
+
+/// Protocols with frames held by a direction's probes.
+fn self_candidates(det: &Detector<Prov>) -> Vec<Protocol> {
+    Protocol::ALL
+        .into_iter()
+        .filter(|p| det.probe_frames(*p) > 0)
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]

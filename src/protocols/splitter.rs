@@ -90,10 +90,18 @@ impl<F: Framing> Splitter<F> {
         let mut i = 0;
         let limit = self.probe.unwrap_or(F::MAX_FRAME);
         while i < data.len() {
-            let parsed = if self.probe.is_some() && !F::plausible(&data[i..]) {
-                Parsed::Bad("implausible frame header")
-            } else {
-                F::parse(&data[i..])
+            let parsed = match F::parse(&data[i..]) {
+                // While probing: stricter checks, and no frame longer than the limit however
+                // the bytes arrived.
+                Parsed::Frame((n, _)) if self.probe.is_some() && n > limit => {
+                    Parsed::Bad("frame longer than the protocol allows")
+                }
+                Parsed::Frame(_) | Parsed::Incomplete(_)
+                    if self.probe.is_some() && !F::plausible(&data[i..]) =>
+                {
+                    Parsed::Bad("implausible frame header")
+                }
+                other => other,
             };
             match parsed {
                 Parsed::Frame((n, kind)) => {

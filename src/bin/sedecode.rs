@@ -78,7 +78,6 @@ fn records(
 ) -> Result<()> {
     let mut line = String::new();
     let mut buf = Vec::with_capacity(1 << 16);
-    let mut body = Vec::new();
     let mut n = 0u64;
     loop {
         line.clear();
@@ -115,9 +114,7 @@ fn records(
                     );
                     continue;
                 };
-                body.clear();
-                d.decode_json(&frame, &mut body);
-                decoded_record(&rec, &body, &mut buf);
+                decoded_record(&rec, |o| d.decode_json(&frame, o), &mut buf);
                 counts.decoded += 1;
             }
             None => {
@@ -149,37 +146,33 @@ fn raw(
     let mut offset = 0u64;
     let mut buf = Vec::with_capacity(1 << 16);
     let file_json = serde_json::to_string(name)?;
-    let mut body = Vec::new();
-    let mut handle = |f: Found<'_>, buf: &mut Vec<u8>, dec: &mut Decoders, counts: &mut Counts| {
-        match f {
-            Found::Frame { offset, bytes, .. } => {
-                let envelope = format!(
+    let handle = |f: Found<'_>, buf: &mut Vec<u8>, dec: &mut Decoders, counts: &mut Counts| match f
+    {
+        Found::Frame { offset, bytes, .. } => {
+            let envelope = format!(
                     "{{\"type\":\"frame\",\"proto\":\"{}\",\"file\":{file_json},\"offset\":{offset},\"len\":{}}}",
                     p.name(),
                     bytes.len()
                 );
-                let rec: InRecord = serde_json::from_str(&envelope).expect("own JSON");
-                match dec.get(p) {
-                    Some(d) => {
-                        body.clear();
-                        d.decode_json(bytes, &mut body);
-                        decoded_record(&rec, &body, buf);
-                        counts.decoded += 1;
-                    }
-                    None => {
-                        item_record_raw(buf, p, name, offset, Some(bytes), None);
-                        counts.passed += 1;
-                    }
+            let rec: InRecord = serde_json::from_str(&envelope).expect("own JSON");
+            match dec.get(p) {
+                Some(d) => {
+                    decoded_record(&rec, |o| d.decode_json(bytes, o), buf);
+                    counts.decoded += 1;
+                }
+                None => {
+                    item_record_raw(buf, p, name, offset, Some(bytes), None);
+                    counts.passed += 1;
                 }
             }
-            Found::Anomaly {
-                offset,
-                len,
-                reason,
-            } => {
-                counts.anomalies += 1;
-                item_record_raw(buf, p, name, offset, None, Some((len, reason)));
-            }
+        }
+        Found::Anomaly {
+            offset,
+            len,
+            reason,
+        } => {
+            counts.anomalies += 1;
+            item_record_raw(buf, p, name, offset, None, Some((len, reason)));
         }
     };
     loop {

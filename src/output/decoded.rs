@@ -57,9 +57,10 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Writes `{"v":1,"type":"decoded",<envelope>,<fields of body>}` and a newline. `body` is a
-/// JSON object (the decoder's output).
-pub fn decoded_record(rec: &InRecord<'_>, body: &[u8], out: &mut Vec<u8>) {
+/// Writes `{"v":1,"type":"decoded",<envelope>,<fields of the body>}` and a newline, where
+/// `body` appends one JSON object (the decoder's output) to the buffer it is given. The body is
+/// written in place: its opening brace becomes the comma after the envelope.
+pub fn decoded_record(rec: &InRecord<'_>, body: impl FnOnce(&mut Vec<u8>), out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"v\":1,\"type\":\"decoded\"");
     let fields: [(&str, Option<&RawValue>); 12] = [
         ("ts", rec.ts),
@@ -83,15 +84,16 @@ pub fn decoded_record(rec: &InRecord<'_>, body: &[u8], out: &mut Vec<u8>) {
             out.extend_from_slice(v.get().as_bytes());
         }
     }
-    let inner = body
-        .strip_prefix(b"{")
-        .and_then(|b| b.strip_suffix(b"}"))
-        .unwrap_or(b"");
-    if !inner.is_empty() {
-        out.push(b',');
-        out.extend_from_slice(inner);
+    let at = out.len();
+    body(out);
+    match out.get(at..) {
+        Some([b'{', .., b'}']) if out.len() - at > 2 => out[at] = b',',
+        _ => {
+            out.truncate(at);
+            out.push(b'}');
+        }
     }
-    out.extend_from_slice(b"}\n");
+    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -104,11 +106,18 @@ mod tests {
         let rec: InRecord = serde_json::from_str(line).unwrap();
         assert_eq!(unhex(rec.hex.unwrap()), Some(vec![0xaa, 0x41]));
         let mut out = Vec::new();
-        decoded_record(&rec, br#"{"proto":"c37118","frame":"cmd"}"#, &mut out);
+        decoded_record(
+            &rec,
+            |o| o.extend_from_slice(br#"{"proto":"c37118","frame":"cmd"}"#),
+            &mut out,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"v\":1,\"type\":\"decoded\",\"ts\":1218021007.700230,\"file\":\"a \\\"b\\\".pcap\",\"pkt\":4,\"conn\":1,\"transport\":\"tcp\",\"src\":\"192.168.0.20\",\"sport\":36835,\"dst\":\"192.168.0.241\",\"dport\":4712,\"dir\":\"c2s\",\"offset\":0,\"len\":18,\"proto\":\"c37118\",\"frame\":\"cmd\"}\n"
         );
+        let mut empty = Vec::new();
+        decoded_record(&rec, |o| o.extend_from_slice(b"{}"), &mut empty);
+        assert!(empty.ends_with(b"\"len\":18}\n"));
         assert_eq!(unhex("abc"), None);
         assert_eq!(unhex("zz"), None);
     }

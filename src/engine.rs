@@ -3,11 +3,11 @@
 //! [`run`] with their own [`Sink`].
 
 use crate::capture::{expand_inputs, CaptureError, CaptureReader, Input, ReaderConfig, Timestamp};
-use crate::net::{DefragConfig, DefragStats, NetStats, Slicer};
+use crate::net::{DefragConfig, DefragStats, Endpoints, NetStats, Segment, Slicer, Transport};
 use crate::reassembly::{self, Ctx, EngineStats, Reassembler, Sink};
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 /// Follow mode: wait for growing files and, in a watched directory, for new files
@@ -140,6 +140,9 @@ pub fn run<S: Sink>(
     progress: &mut dyn Progress,
     stop: &dyn Fn(&S) -> bool,
 ) -> RunReport {
+    if cfg.follow.is_none() {
+        return run_threaded(inputs, cfg, sink, warn, progress, stop);
+    }
     let mut report = RunReport::default();
     let mut slicer = Slicer::new(cfg.defrag.clone());
     let mut engine = Reassembler::new(cfg.reassembly.clone());
@@ -304,6 +307,201 @@ pub fn run<S: Sink>(
     sink.idle();
     report.net = slicer.stats.clone();
     report.defrag = slicer.defrag_stats().clone();
+    report.engine = engine.stats.clone();
+    report
+}
+
+/// A batch of segments handed from the reading thread to the reassembling one: their headers,
+/// provenance, and payloads copied into one buffer.
+struct Batch {
+    segs: Vec<SegMeta>,
+    data: Vec<u8>,
+}
+
+struct SegMeta {
+    ep: Endpoints,
+    transport: Transport,
+    missing: u32,
+    ts: Timestamp,
+    file: u32,
+    pkt: u64,
+    start: usize,
+    len: usize,
+}
+
+enum Msg {
+    /// A new input starts; later segments refer to it by its index.
+    File(String),
+    Batch(Batch),
+    Warning(CaptureError),
+    Progress(u64),
+    Done(Box<RunReport>, Timestamp, u64),
+}
+
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_SEGS: usize = 8192;
+
+/// The reading thread: capture files → packets → segments, in batches.
+fn produce(inputs: Vec<Input>, cfg: RunConfig, tx: SyncSender<Msg>, spare: Receiver<Vec<u8>>) {
+    let mut report = RunReport::default();
+    let mut slicer = Slicer::new(cfg.defrag.clone());
+    let mut done_before = 0u64;
+    let (mut last_ts, mut last_pkt) = (Timestamp::default(), 0);
+    let new_batch = |spare: &Receiver<Vec<u8>>| Batch {
+        segs: Vec::with_capacity(BATCH_SEGS),
+        data: spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH_BYTES)),
+    };
+    let mut batch = new_batch(&spare);
+    macro_rules! send {
+        ($m:expr) => {
+            if tx.send($m).is_err() {
+                return;
+            }
+        };
+    }
+    for input in inputs {
+        let mut r = match CaptureReader::open(&input.path, &cfg.reader) {
+            Ok(r) => r,
+            Err(e) => {
+                report.files_failed += 1;
+                report.warnings += 1;
+                send!(Msg::Warning(e));
+                continue;
+            }
+        };
+        report.files += 1;
+        if !batch.segs.is_empty() {
+            send!(Msg::Batch(std::mem::replace(&mut batch, new_batch(&spare))));
+        }
+        send!(Msg::File(input.path.clone()));
+        let idx = report.files as u32 - 1;
+        loop {
+            match r.next_packet() {
+                Ok(Some(pkt)) => {
+                    report.packets += 1;
+                    last_ts = pkt.ts;
+                    let (ts, index) = (pkt.ts, pkt.index);
+                    if let Ok(seg) = slicer.slice(&pkt) {
+                        let start = batch.data.len();
+                        batch.data.extend_from_slice(seg.payload);
+                        batch.segs.push(SegMeta {
+                            ep: seg.ep,
+                            transport: seg.transport,
+                            missing: seg.missing,
+                            ts,
+                            file: idx,
+                            pkt: index,
+                            start,
+                            len: seg.payload.len(),
+                        });
+                        if batch.data.len() >= BATCH_BYTES || batch.segs.len() >= BATCH_SEGS {
+                            send!(Msg::Batch(std::mem::replace(&mut batch, new_batch(&spare))));
+                        }
+                    }
+                    if report.packets % 8192 == 0 {
+                        send!(Msg::Progress(done_before + r.consumed()));
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    report.warnings += 1;
+                    send!(Msg::Warning(e));
+                    break;
+                }
+            }
+        }
+        if let Some((off, n)) = r.truncated_tail() {
+            report.warnings += 1;
+            send!(Msg::Warning(CaptureError::Format {
+                file: input.path.clone(),
+                offset: off,
+                reason: format!(
+                    "capture ends inside a record ({n} bytes of it present): cut short or still being written"
+                ),
+            }));
+        }
+        done_before += r.consumed();
+        last_pkt = r.packets();
+        send!(Msg::Progress(done_before));
+    }
+    if !batch.segs.is_empty() {
+        send!(Msg::Batch(batch));
+    }
+    report.bytes = done_before;
+    report.net = slicer.stats.clone();
+    report.defrag = slicer.defrag_stats().clone();
+    let _ = tx.send(Msg::Done(Box::new(report), last_ts, last_pkt));
+}
+
+/// [`run`] without follow mode: reading and slicing on a second thread, reassembly and the sink
+/// on this one (the two halves cost about the same, so a 2-core machine runs both at once).
+fn run_threaded<S: Sink>(
+    inputs: &[Input],
+    cfg: &RunConfig,
+    sink: &mut S,
+    warn: &mut dyn FnMut(&CaptureError),
+    progress: &mut dyn Progress,
+    stop: &dyn Fn(&S) -> bool,
+) -> RunReport {
+    let (tx, rx) = sync_channel::<Msg>(4);
+    let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(6);
+    let producer = {
+        let (inputs, cfg) = (inputs.to_vec(), cfg.clone());
+        std::thread::spawn(move || produce(inputs, cfg, tx, spare_rx))
+    };
+    let mut engine = Reassembler::new(cfg.reassembly.clone());
+    let mut files: Vec<String> = Vec::new();
+    let mut report = RunReport::default();
+    let mut last = (Timestamp::default(), 0u64);
+    let mut stopped = false;
+    for msg in &rx {
+        match msg {
+            Msg::File(name) => files.push(name),
+            Msg::Batch(mut b) => {
+                for m in &b.segs {
+                    let seg = Segment {
+                        ep: m.ep,
+                        transport: m.transport,
+                        payload: &b.data[m.start..m.start + m.len],
+                        missing: m.missing,
+                    };
+                    let ctx = Ctx {
+                        ts: m.ts,
+                        file: &files[m.file as usize],
+                        pkt: m.pkt,
+                    };
+                    engine.process(&seg, &ctx, sink);
+                }
+                b.data.clear();
+                let _ = spare_tx.try_send(b.data);
+                if stop(sink) {
+                    stopped = true;
+                    break;
+                }
+            }
+            Msg::Warning(e) => warn(&e),
+            Msg::Progress(n) => progress.update(n),
+            Msg::Done(r, ts, pkt) => {
+                report = *r;
+                last = (ts, pkt);
+            }
+        }
+    }
+    drop(rx);
+    let _ = producer.join();
+    report.stopped_early = stopped;
+    let last_file = files.last().cloned().unwrap_or_default();
+    let ctx = Ctx {
+        ts: last.0,
+        file: &last_file,
+        pkt: last.1,
+    };
+    if !stopped {
+        engine.finish(&ctx, sink);
+    }
+    sink.idle();
     report.engine = engine.stats.clone();
     report
 }

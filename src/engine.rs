@@ -32,12 +32,27 @@ impl Default for FollowConfig {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RunConfig {
     pub reader: ReaderConfig,
     pub defrag: DefragConfig,
     pub reassembly: reassembly::Config,
     pub follow: Option<FollowConfig>,
+    /// Read and slice on a second thread (ignored in follow mode). Worth it unless the sink
+    /// already keeps the second core busy (sefollow's hashing).
+    pub read_ahead: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            reader: ReaderConfig::default(),
+            defrag: DefragConfig::default(),
+            reassembly: reassembly::Config::default(),
+            follow: None,
+            read_ahead: true,
+        }
+    }
 }
 
 /// What a run read and what it had to leave out.
@@ -140,7 +155,7 @@ pub fn run<S: Sink>(
     progress: &mut dyn Progress,
     stop: &dyn Fn(&S) -> bool,
 ) -> RunReport {
-    if cfg.follow.is_none() {
+    if cfg.follow.is_none() && cfg.read_ahead {
         return run_threaded(inputs, cfg, sink, warn, progress, stop);
     }
     let mut report = RunReport::default();

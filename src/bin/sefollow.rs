@@ -71,6 +71,8 @@ fn real_main() -> Result<i32> {
     cfg.reassembly.tcp_idle_secs = args.tcp_timeout;
     cfg.reassembly.ooo_per_dir = args.ooo_per_dir;
     cfg.reassembly.ooo_global = args.ooo_global;
+    // Hashing runs on the second core; reading ahead on it too would only make them compete.
+    cfg.read_ahead = args.no_hash || args.write.is_none() && args.conn.is_some();
     let (inputs, skipped) = cli::inputs("sefollow", &args.inputs, &cfg.reader);
     if inputs.is_empty() {
         bail!("no readable capture among the inputs ({skipped} skipped)");

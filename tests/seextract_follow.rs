@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::solaredge::{se_frame, verified_frames, MAGIC};
+
 use common::{ep, pcap_le, Frame, Link, Tcp, C2S, S2C};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -23,58 +25,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 // ---------------------------------------------------------------------------------------------
 // SolarEdge frames (shared/specs/solaredge.md §1–2), built independently of the crate.
-
-const MAGIC: [u8; 4] = [0x12, 0x34, 0x56, 0x79];
-
-fn se_crc(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0x5a5a;
-    for &b in bytes {
-        crc ^= u16::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xa001
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
-}
-
-fn se_frame(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(payload.len()).expect("payload fits");
-    let mut covered = Vec::new();
-    covered.extend(seq.to_be_bytes());
-    covered.extend(from.to_be_bytes());
-    covered.extend(to.to_be_bytes());
-    covered.extend(function.to_be_bytes());
-    covered.extend_from_slice(payload);
-    let mut f = MAGIC.to_vec();
-    f.extend(len.to_le_bytes());
-    f.extend((!len).to_le_bytes());
-    f.extend(seq.to_le_bytes());
-    f.extend(from.to_le_bytes());
-    f.extend(to.to_le_bytes());
-    f.extend(function.to_le_bytes());
-    f.extend_from_slice(payload);
-    f.extend(se_crc(&covered).to_le_bytes());
-    f
-}
-
-fn verified_frames() -> Vec<Vec<u8>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/solaredge/verified-messages.hex");
-    std::fs::read_to_string(path)
-        .expect("fixture")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            l.split_whitespace()
-                .map(|t| u8::from_str_radix(t, 16).expect("hex"))
-                .collect()
-        })
-        .collect()
-}
 
 struct Rng(u64);
 

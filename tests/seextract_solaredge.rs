@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::solaredge::{se_crc, se_fields_crc, se_frame, solaredge_data, verified_frames, MAGIC};
+
 use common::{ep, merge, pcap_le, Ep, Link, Tcp, Udp, C2S, NS, S2C, T0};
 use sekit::protocols::{Found, Protocol};
 use serde_json::Value;
@@ -19,51 +21,9 @@ use std::process::{Command, Output};
 // ---------------------------------------------------------------------------------------------
 // SolarEdge framing, written from solaredge.md §1–2 (independent of the crate).
 
-const MAGIC: [u8; 4] = [0x12, 0x34, 0x56, 0x79];
 const SERVER: u32 = 0xffff_fffe;
 const INVERTER: u32 = 0x7f10_4920;
 const STEP: u64 = 1_000_000;
-
-/// CRC-16, poly 0x8005 reflected (0xA001), init 0x5A5A, bit by bit.
-fn se_crc(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0x5a5a;
-    for &b in bytes {
-        crc ^= u16::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xa001
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
-}
-
-/// The CRC of a frame: seq, from, to, function re-packed big-endian, then the payload.
-fn se_fields_crc(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> u16 {
-    let mut v = Vec::with_capacity(12 + payload.len());
-    v.extend(seq.to_be_bytes());
-    v.extend(from.to_be_bytes());
-    v.extend(to.to_be_bytes());
-    v.extend(function.to_be_bytes());
-    v.extend_from_slice(payload);
-    se_crc(&v)
-}
-
-fn se_frame(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(payload.len()).expect("payload fits");
-    let mut f = MAGIC.to_vec();
-    f.extend(len.to_le_bytes());
-    f.extend((!len).to_le_bytes());
-    f.extend(seq.to_le_bytes());
-    f.extend(from.to_le_bytes());
-    f.extend(to.to_le_bytes());
-    f.extend(function.to_le_bytes());
-    f.extend_from_slice(payload);
-    f.extend(se_fields_crc(seq, from, to, function, payload).to_le_bytes());
-    f
-}
 
 fn le16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
@@ -137,12 +97,6 @@ fn scan(b: &[u8]) -> (Ranges, Ranges) {
 // ---------------------------------------------------------------------------------------------
 // Fixtures, randomness, test data.
 
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/solaredge")
-        .join(name)
-}
-
 fn hex_bytes(s: &str) -> Vec<u8> {
     s.split_whitespace()
         .map(|t| u8::from_str_radix(t, 16).expect("hex byte"))
@@ -153,19 +107,10 @@ fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// The ten real frames of verified-messages.hex (one per non-comment line).
-fn verified_frames() -> Vec<Vec<u8>> {
-    let text = std::fs::read_to_string(data("verified-messages.hex")).expect("fixture");
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(hex_bytes)
-        .collect()
-}
-
 /// The RS485 dump (`hexdump -C` layout: offset, up to 16 hex bytes, `|ascii|`).
 fn rs485_dump() -> Vec<u8> {
-    let text =
-        std::fs::read_to_string(data("jbuehl-issue8-rs485-hexdump-20160129.hex")).expect("fixture");
+    let text = std::fs::read_to_string(solaredge_data("jbuehl-issue8-rs485-hexdump-20160129.hex"))
+        .expect("fixture");
     let mut out = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let mut toks = line.split_whitespace();

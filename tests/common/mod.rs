@@ -5,6 +5,8 @@
 //! order, µs or ns), pcapng (SHB, IDB with if_tsresol/if_tsoffset, EPB, SPB) and gzip.
 #![allow(dead_code)]
 
+pub mod solaredge;
+
 use etherparse::PacketBuilder;
 use std::io::Write;
 use std::net::IpAddr;

@@ -7,6 +7,9 @@
 //! Where the test can predict the frames itself (SolarEdge, C37.118: length-driven framing
 //! with a CRC), they are also checked against the test's own scan.
 
+mod common;
+
+use common::solaredge::{se_crc, se_frame, solaredge_data, verified_frames};
 use sekit::capture::Input;
 use sekit::engine::{run, RunConfig};
 use sekit::protocols::{Found, Protocol};
@@ -205,41 +208,6 @@ fn stream_steps(stream: &[u8], gaps: &[(u64, u64)]) -> Vec<Step> {
 
 const SE_MAGIC: [u8; 4] = [0x12, 0x34, 0x56, 0x79];
 
-fn se_crc(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0x5a5a;
-    for &b in bytes {
-        crc ^= u16::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xa001
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
-}
-
-fn se_frame(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(payload.len()).expect("payload fits");
-    let mut covered = Vec::new();
-    covered.extend(seq.to_be_bytes());
-    covered.extend(from.to_be_bytes());
-    covered.extend(to.to_be_bytes());
-    covered.extend(function.to_be_bytes());
-    covered.extend_from_slice(payload);
-    let mut f = SE_MAGIC.to_vec();
-    f.extend(len.to_le_bytes());
-    f.extend((!len).to_le_bytes());
-    f.extend(seq.to_le_bytes());
-    f.extend(from.to_le_bytes());
-    f.extend(to.to_le_bytes());
-    f.extend(function.to_le_bytes());
-    f.extend_from_slice(payload);
-    f.extend(se_crc(&covered).to_le_bytes());
-    f
-}
-
 fn se_valid(b: &[u8]) -> Option<usize> {
     let u16le = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
     if b.len() < 22 || b[..4] != SE_MAGIC || u16le(6) != !u16le(4) {
@@ -256,25 +224,6 @@ fn se_valid(b: &[u8]) -> Option<usize> {
     covered.extend([b[19], b[18]]);
     covered.extend_from_slice(&b[20..size - 2]);
     (se_crc(&covered) == u16le(size - 2)).then_some(size)
-}
-
-fn solaredge_data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/solaredge")
-        .join(name)
-}
-
-fn verified_frames() -> Vec<Vec<u8>> {
-    std::fs::read_to_string(solaredge_data("verified-messages.hex"))
-        .expect("fixture")
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            l.split_whitespace()
-                .map(|t| u8::from_str_radix(t, 16).expect("hex"))
-                .collect()
-        })
-        .collect()
 }
 
 fn rs485_dump() -> Vec<u8> {

@@ -1,4 +1,5 @@
 //! SolarEdge inverter ↔ server frames (spec: solaredge.md of the shared references).
 
+pub mod decode;
 pub mod frame;
 pub mod state;

@@ -1,5 +1,6 @@
 //! SolarEdge inverter ↔ server frames (spec: solaredge.md of the shared references).
 
 pub mod crypto;
+pub mod decode;
 pub mod frame;
 pub mod state;

@@ -6,6 +6,7 @@ mod flow;
 mod flows;
 mod follow;
 mod records;
+pub mod semonitor;
 
 pub use decoded::{decoded_record, unhex, InRecord};
 pub use files::{file_name, FileWriter};
@@ -13,6 +14,7 @@ pub use flow::{flow_record, FORMAT_VERSION};
 pub use flows::{FlowList, Totals};
 pub use follow::{Follow, FollowFormat};
 pub use records::{item_record, item_record_raw, push_hex, ExtractOutput, ExtractWriter};
+pub use semonitor::{py_float, Semonitor, SemonitorError};
 
 use std::fmt::Write;
 

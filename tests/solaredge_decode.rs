@@ -644,8 +644,8 @@ fn command_and_reply_payloads() {
     let v = dec(0x0090, &reply);
     assert_eq!(v["function_name"], "RESP_PARAMS_SINGLE");
     assert_eq!(v["value"], 589_666_785u32);
-    assert_eq!(v["type"], 0);
-    assert_eq!(v["type_name"], "uint");
+    assert_eq!(v["value_type"], 0);
+    assert_eq!(v["value_type_name"], "uint");
     assert!(v.get("anomaly").is_none());
     // Float, int32 and string replies.
     let v = dec(0x0090, &[0, 0, 0xc8, 0x42, 1, 0]);
@@ -654,7 +654,7 @@ fn command_and_reply_payloads() {
     assert_eq!(v["value"], -1);
     let v = dec(0x0090, b"\0\0\0\0\x03\0abc\0");
     assert_eq!(
-        (v["value"].as_str(), v["type_name"].as_str()),
+        (v["value"].as_str(), v["value_type_name"].as_str()),
         (Some("abc"), Some("string"))
     );
     let v = dec(0x0090, &[1, 0, 0, 0, 9, 0]);
@@ -690,7 +690,7 @@ fn command_and_reply_payloads() {
             &v["e_month"],
             &v["e_year"],
             &v["e_total"],
-            &v["time"]
+            &v["stats_time"]
         ),
         (
             &1.5.into(),

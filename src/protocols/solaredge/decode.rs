@@ -1416,8 +1416,8 @@ pub fn decode(frame: &Frame<'_>) -> Decoded {
                 body.float("e_year", f(8));
                 body.float("e_total", f(12));
                 let t = u32::from_le_bytes([p[16], p[17], p[18], p[19]]);
-                body.uint("ts", t);
-                body.str("time", iso_time(t));
+                body.uint("stats_ts", t);
+                body.str("stats_time", iso_time(t));
                 tail(p, 20, &mut body);
             }
         }
@@ -1566,8 +1566,8 @@ fn param_values(p: &[u8], body: &mut Fields, notes: &mut Vec<String>) {
                 break;
             }
         }
-        f.uint("type", ty);
-        f.str("type_name", param_type_name(ty));
+        f.uint("value_type", ty);
+        f.str("value_type_name", param_type_name(ty));
         vals.push(f);
         i += 6;
     }

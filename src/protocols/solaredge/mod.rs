@@ -3,4 +3,5 @@
 pub mod crypto;
 pub mod decode;
 pub mod frame;
+pub mod session;
 pub mod state;

@@ -1,0 +1,282 @@
+//! SolarEdge decoding with state across the whole input (solaredge.md §5): inverter keys,
+//! session keys from each 0x0503, decryption of 0x003d frames, the last 0x0503 per inverter
+//! persisted in a state directory, and keys recovered from parameter reads.
+//!
+//! Which session key opens a 0x003d frame: the inverter's own (its address is the frame's
+//! `from`, or its `to` when the server sends), else the one last set up on the same connection,
+//! else the last one set up at all (the server's encrypted frames go from 0xfffffffd to
+//! 0xffffffff and name no inverter). A candidate is accepted only if the inner bytes are one
+//! valid frame (magic, length, CRC), so a wrong guess is reported, never decoded.
+
+use super::crypto::{self, Key, KeyDeriver};
+use super::decode;
+use super::frame::{parse_frame, Frame};
+use crate::protocols::decoders::FrameCtx;
+use crate::protocols::Parsed;
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Function code of the session-key exchange (solaredge.md §3).
+pub const FN_SESSION: u16 = 0x0503;
+/// Function code of a parameter read's reply (solaredge.md §3).
+const FN_PARAMS_RESPONSE: u16 = 0x0090;
+/// Function code of telemetry (solaredge.md §3–4).
+pub const FN_TELEMETRY: u16 = 0x0500;
+/// Function code of the encrypted wrapper (solaredge.md §3).
+pub const FN_ENCRYPTED: u16 = 0x003d;
+
+/// The plain form of a frame.
+pub enum Opened {
+    /// Not encrypted.
+    Plain,
+    /// A 0x003d whose inner frame was recovered.
+    Decrypted(crypto::Decrypted),
+    /// A 0x003d that could not be decrypted, and why.
+    Locked(String),
+}
+
+/// Session state of all inverters in the input.
+#[derive(Default)]
+pub struct Session {
+    /// Inverter keys from `--key` and from parameter reads, in the order they were learned.
+    keys: Vec<Key>,
+    /// Payload of the last 0x0503 per inverter (masked id).
+    exchanges: HashMap<u32, Vec<u8>>,
+    /// Inverter of the last 0x0503 per connection, and overall.
+    by_conn: HashMap<u64, u32>,
+    last: Option<u32>,
+    state_dir: Option<PathBuf>,
+    deriver: KeyDeriver,
+    /// Problems with the state directory, for the caller to report.
+    pub warnings: Vec<String>,
+    /// 0x003d frames that could not be decrypted.
+    pub locked: u64,
+}
+
+/// Server and broadcast addresses have bit 31 set; device serials do not (docs/SOLAREDGE.md).
+fn is_server(addr: u32) -> bool {
+    addr & 0x8000_0000 != 0
+}
+
+fn mask(addr: u32) -> u32 {
+    addr & !0x0080_0000
+}
+
+impl Session {
+    pub fn new(keys: Vec<Key>) -> Session {
+        Session {
+            keys,
+            deriver: KeyDeriver::new(),
+            ..Session::default()
+        }
+    }
+
+    /// Uses `dir` to persist the last 0x0503 of every inverter (one file `<ID>.0503.json` per
+    /// inverter, one line as [`crypto::state_line`] writes it) and loads what it holds.
+    /// Unreadable files are skipped with a warning.
+    pub fn with_state_dir(mut self, dir: &Path) -> io::Result<Session> {
+        fs::create_dir_all(dir)?;
+        let mut names: Vec<PathBuf> = fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".0503.json"))
+            .collect();
+        names.sort();
+        for p in names {
+            match fs::read_to_string(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|s| crypto::parse_state_line(s.trim()).map_err(|e| e.to_string()))
+            {
+                Ok((inv, _, payload)) => {
+                    self.exchanges.insert(mask(inv), payload);
+                    self.last.get_or_insert(mask(inv));
+                }
+                Err(e) => self
+                    .warnings
+                    .push(format!("{}: not a saved 0x0503: {e}", p.display())),
+            }
+        }
+        self.state_dir = Some(dir.to_path_buf());
+        Ok(self)
+    }
+
+    /// Inverter keys recovered so far from parameter reads (solaredge.md §5).
+    pub fn derived_keys(&self) -> Vec<(u32, Key)> {
+        self.deriver.keys()
+    }
+
+    /// Inverters that answered 0 for all four key parameters (SetApp units).
+    pub fn zero_key_inverters(&self) -> Vec<u32> {
+        self.deriver.zero_keys()
+    }
+
+    /// Learns from a plain frame: a 0x0503 sets up a session, parameter reads may give a key.
+    fn learn(&mut self, ctx: &FrameCtx, f: &Frame<'_>) {
+        self.deriver.observe(f);
+        if f.function == FN_PARAMS_RESPONSE {
+            for (_, k) in self.deriver.keys() {
+                if !self.keys.contains(&k) {
+                    self.keys.push(k);
+                }
+            }
+        }
+        if f.function != FN_SESSION || f.payload.len() < 32 {
+            return;
+        }
+        let inv = mask(f.from);
+        let ts = ctx.ts.unwrap_or(0.0);
+        self.exchanges.insert(inv, f.payload.to_vec());
+        if let Some(c) = ctx.conn {
+            self.by_conn.insert(c, inv);
+        }
+        self.last = Some(inv);
+        self.persist(f.from, ts, f.payload);
+    }
+
+    fn persist(&mut self, inverter: u32, ts: f64, payload: &[u8]) {
+        let Some(dir) = &self.state_dir else { return };
+        let name = format!("{}.0503.json", decode::device_id(inverter));
+        let path = dir.join(&name);
+        // Keep a later exchange saved by an earlier run over a later capture.
+        if let Ok((_, old_ts, _)) = fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|s| crypto::parse_state_line(s.trim()).map_err(|e| e.to_string()))
+        {
+            if old_ts > ts {
+                return;
+            }
+        }
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let line = crypto::state_line(inverter, ts, payload) + "\n";
+        if let Err(e) = fs::write(&tmp, line).and_then(|_| fs::rename(&tmp, &path)) {
+            self.warnings
+                .push(format!("{}: cannot save the 0x0503: {e}", path.display()));
+        }
+    }
+
+    /// The inverter whose session should open `f`.
+    fn inverter_for(&self, ctx: &FrameCtx, f: &Frame<'_>) -> Option<u32> {
+        [f.from, f.to]
+            .into_iter()
+            .find(|&a| !is_server(a))
+            .map(mask)
+            .filter(|i| self.exchanges.contains_key(i))
+            .or_else(|| ctx.conn.and_then(|c| self.by_conn.get(&c).copied()))
+            .or(self.last)
+    }
+
+    /// Tracks session state for `f` and recovers its plain form.
+    pub fn open(&mut self, ctx: &FrameCtx, f: &Frame<'_>) -> Opened {
+        let o = self.open_inner(ctx, f);
+        if matches!(o, Opened::Locked(_)) {
+            self.locked += 1;
+        }
+        o
+    }
+
+    fn open_inner(&mut self, ctx: &FrameCtx, f: &Frame<'_>) -> Opened {
+        if f.function != FN_ENCRYPTED {
+            self.learn(ctx, f);
+            return Opened::Plain;
+        }
+        if self.keys.is_empty() {
+            return Opened::Locked("no inverter key (give --key)".into());
+        }
+        let Some(inv) = self.inverter_for(ctx, f) else {
+            return Opened::Locked("no session key yet: no 0x0503 seen (see --state)".into());
+        };
+        let payload = &self.exchanges[&inv];
+        let mut last_err = String::from("no key fits");
+        let mut opened = None;
+        for key in &self.keys {
+            let Ok(session) = crypto::session_key(key, payload) else {
+                continue;
+            };
+            match crypto::decrypt_003d(&session, f.payload) {
+                Ok(d) => {
+                    opened = Some(d);
+                    break;
+                }
+                Err(e) => last_err = e.to_string(),
+            }
+        }
+        if let Some(d) = opened {
+            if let Parsed::Frame(inner) = parse_frame(&d.frame) {
+                self.learn(ctx, &inner);
+            }
+            return Opened::Decrypted(d);
+        }
+        Opened::Locked(format!(
+            "cannot decrypt with the session of inverter {}: {last_err}",
+            decode::device_id(inv)
+        ))
+    }
+
+    /// Appends the native decoded form of `frame` (docs/SOLAREDGE.md) as one JSON object.
+    pub fn decode_json(&mut self, ctx: &FrameCtx, frame: &[u8], out: &mut Vec<u8>) {
+        let Parsed::Frame(f) = parse_frame(frame) else {
+            let _ = serde_json::to_writer(
+                &mut *out,
+                &serde_json::json!({"proto": "solaredge", "anomaly": "not a valid SolarEdge frame"}),
+            );
+            return;
+        };
+        match self.open(ctx, &f) {
+            Opened::Plain => {
+                let _ = serde_json::to_writer(&mut *out, &decode::decode(&f));
+            }
+            Opened::Locked(why) => {
+                let mut d = decode::decode(&f);
+                d.anomaly = Some(why);
+                let _ = serde_json::to_writer(&mut *out, &d);
+            }
+            Opened::Decrypted(dec) => match parse_frame(&dec.frame) {
+                Parsed::Frame(inner) => {
+                    let _ = serde_json::to_writer(&mut *out, &decode::decode(&inner));
+                    // Reopen the object to add what the wrapper said.
+                    if out.last() == Some(&b'}') {
+                        out.pop();
+                        let mut tail = format!(
+                            ",\"encrypted\":true,\"outer_seq\":{},\"inner_seq\":{}",
+                            f.seq, dec.inner_seq
+                        );
+                        // Bytes after the inner frame (no known sender adds any) are counted.
+                        let extra = f.payload.len() - crypto::WRAP_OVERHEAD - dec.frame.len();
+                        if extra > 0 {
+                            tail += &format!(",\"inner_trailing_bytes\":{extra}");
+                        }
+                        tail.push('}');
+                        out.extend_from_slice(tail.as_bytes());
+                    }
+                }
+                _ => {
+                    let mut d = decode::decode(&f);
+                    d.anomaly = Some("decrypted bytes are not one valid frame".into());
+                    let _ = serde_json::to_writer(&mut *out, &d);
+                }
+            },
+        }
+    }
+
+    /// The telemetry payload `frame` carries, plain or decrypted: `Ok(None)` for any other
+    /// frame, `Err` with the reason for a 0x003d that could not be decrypted.
+    pub fn telemetry(&mut self, ctx: &FrameCtx, frame: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let Parsed::Frame(f) = parse_frame(frame) else {
+            return Err("not a valid SolarEdge frame".into());
+        };
+        let inner;
+        let f = match self.open(ctx, &f) {
+            Opened::Plain => f,
+            Opened::Locked(why) => return Err(why),
+            Opened::Decrypted(d) => {
+                inner = d.frame;
+                match parse_frame(&inner) {
+                    Parsed::Frame(i) => i,
+                    _ => return Err("decrypted bytes are not one valid frame".into()),
+                }
+            }
+        };
+        Ok((f.function == FN_TELEMETRY).then(|| f.payload.to_vec()))
+    }
+}

@@ -1063,3 +1063,32 @@ fn semonitor_lines_for_plain_and_decrypted_posts() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// samples/solaredge/inverter-session.pcap is this module's session, kept reproducible here.
+
+/// The sample session: every device type plain, then encrypted after a 0x0503; the key
+/// parameter reads are in the capture, so it decrypts without --key.
+fn sample() -> Vec<u8> {
+    let (t1, _) = all_devices(TS1, 1.0);
+    let (t2, _) = all_devices(TS2, 2.0);
+    capture(&script(&t1, &t2, true, true))
+}
+
+#[test]
+fn sample_capture_is_this_session() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/solaredge/inverter-session.pcap");
+    let built = sample();
+    if std::env::var_os("SEKIT_WRITE_SAMPLES").is_some() {
+        std::fs::write(&path, &built).expect("write sample");
+    }
+    let file = std::fs::read(&path).expect("samples/solaredge/inverter-session.pcap");
+    assert!(file == built, "the sample differs from the session built here; regenerate it with SEKIT_WRITE_SAMPLES=1 cargo test --release --test solaredge_session");
+    let recs = pipeline(&path, &[]);
+    let posts = decoded(&recs)
+        .into_iter()
+        .filter(|r| r["function"] == "0x0500" && r.get("anomaly").is_none())
+        .filter(|r| r["devices"].as_array().is_some_and(|a| a.len() == 9))
+        .count();
+    assert_eq!(posts, 2, "both telemetry posts decoded, the second decrypted");
+}

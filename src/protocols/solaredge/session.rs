@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 
 /// Function code of the session-key exchange (solaredge.md §3).
 pub const FN_SESSION: u16 = 0x0503;
+/// Caps on the inverters and connections remembered (memory bounded by configuration).
+const MAX_INVERTERS: usize = 4096;
+const MAX_CONNECTIONS: usize = 65_536;
 /// Function code of a parameter read's reply (solaredge.md §3).
 const FN_PARAMS_RESPONSE: u16 = 0x0090;
 /// Function code of telemetry (solaredge.md §3–4).
@@ -126,12 +129,21 @@ impl Session {
         }
         let inv = mask(f.from);
         let ts = ctx.ts.unwrap_or(0.0);
-        self.exchanges.insert(inv, f.payload.to_vec());
+        // Memory stays bounded: the session key needs 32 bytes, and a capture with more
+        // inverters or connections than the caps starts over rather than grow.
+        let payload = &f.payload[..f.payload.len().min(crypto::MAX_STATE_PAYLOAD)];
+        if self.exchanges.len() >= MAX_INVERTERS && !self.exchanges.contains_key(&inv) {
+            self.exchanges.clear();
+        }
+        self.exchanges.insert(inv, payload.to_vec());
         if let Some(c) = ctx.conn {
+            if self.by_conn.len() >= MAX_CONNECTIONS {
+                self.by_conn.clear();
+            }
             self.by_conn.insert(c, inv);
         }
         self.last = Some(inv);
-        self.persist(f.from, ts, f.payload);
+        self.persist(f.from, ts, payload);
     }
 
     fn persist(&mut self, inverter: u32, ts: f64, payload: &[u8]) {

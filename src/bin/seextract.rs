@@ -53,6 +53,10 @@ struct Args {
     /// No progress bar and no summary.
     #[arg(short, long)]
     quiet: bool,
+    /// Threads: 1 reads, reassembles and frames on one thread; 2 (the default) reads and
+    /// slices packets on a second thread.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+    threads: u8,
     /// Capture files, directories, or - for stdin.
     #[arg(required = true, value_name = "CAPTURE")]
     inputs: Vec<String>,
@@ -75,6 +79,7 @@ fn real_main() -> Result<i32> {
     // Frames only: conflicts between copies of delivered bytes are not reported here, so the
     // per-direction history that detects them is not kept.
     cfg.reassembly.history = 0;
+    cfg.read_ahead = args.threads > 1;
     if args.follow {
         let last = args.inputs.last().map(std::path::PathBuf::from);
         cfg.follow = Some(FollowConfig {

@@ -4,15 +4,13 @@
 //! released and it alone sees the rest of the stream. After `window` bytes without a winner the
 //! direction is given up (nothing is reported for it). A forced protocol skips detection.
 
+use super::c37118::state::C37State;
+use super::sel::state::SelState;
+use super::solaredge::state::SeState;
 use super::{Found, Label, Protocol, StreamState};
 
-/// A frame or anomaly held while detection is undecided, with where it was completed.
-#[derive(Clone, Debug)]
-pub struct Held<C> {
-    pub ctx: C,
-    pub item: HeldItem,
-}
-
+/// An owned copy of a frame or anomaly (what a decision releases, before it is sorted into
+/// capture order).
 #[derive(Clone, Debug)]
 pub enum HeldItem {
     Frame {
@@ -78,10 +76,67 @@ impl HeldItem {
 /// One operation on a stream state (data, gap or end), with the state's emitter.
 type StepFn<'a> = dyn FnMut(&mut dyn StreamState, &mut dyn FnMut(Found<'_>)) + 'a;
 
+/// A protocol's stream state held inline: a direction's probes live in one allocation.
+enum AnyState {
+    SolarEdge(SeState),
+    C37118(C37State),
+    Sel(SelState),
+}
+
+impl AnyState {
+    fn new(p: Protocol) -> AnyState {
+        match p {
+            Protocol::SolarEdge => AnyState::SolarEdge(SeState::default()),
+            Protocol::C37118 => AnyState::C37118(C37State::default()),
+            Protocol::Sel => AnyState::Sel(SelState::default()),
+        }
+    }
+
+    fn get(&self) -> &dyn StreamState {
+        match self {
+            AnyState::SolarEdge(s) => s,
+            AnyState::C37118(s) => s,
+            AnyState::Sel(s) => s,
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut dyn StreamState {
+        match self {
+            AnyState::SolarEdge(s) => s,
+            AnyState::C37118(s) => s,
+            AnyState::Sel(s) => s,
+        }
+    }
+
+    fn boxed(self) -> Box<dyn StreamState> {
+        match self {
+            AnyState::SolarEdge(s) => Box::new(s),
+            AnyState::C37118(s) => Box::new(s),
+            AnyState::Sel(s) => Box::new(s),
+        }
+    }
+}
+
 struct Probe<C> {
-    state: Box<dyn StreamState>,
-    held: Vec<Held<C>>,
-    held_bytes: usize,
+    state: AnyState,
+    /// What the probe found, in order; frames' bytes are in `held_data`, one after the other
+    /// (one buffer per probe rather than one allocation per frame).
+    held: Vec<(C, Kept)>,
+    held_data: Vec<u8>,
+}
+
+/// A held item; a frame's bytes are the next `len` bytes of the probe's `held_data`.
+enum Kept {
+    Frame {
+        offset: u64,
+        len: usize,
+        kind: Label,
+    },
+    Anomaly {
+        offset: u64,
+        len: u64,
+        reason: &'static str,
+    },
 }
 
 enum Phase<C> {
@@ -111,12 +166,12 @@ impl<C: Clone> Detector<C> {
                 candidates
                     .iter()
                     .map(|p| {
-                        let mut state = p.new_state();
-                        state.probe_limit(Some(window as usize));
+                        let mut state = AnyState::new(*p);
+                        state.get_mut().probe_limit(Some(window as usize));
                         Probe {
                             state,
                             held: Vec::new(),
-                            held_bytes: 0,
+                            held_data: Vec::new(),
                         }
                     })
                     .collect(),
@@ -142,9 +197,9 @@ impl<C: Clone> Detector<C> {
         match &self.phase {
             Phase::Probing(probes) => probes
                 .iter()
-                .filter(|pr| pr.state.protocol() == p)
+                .filter(|pr| pr.state.get().protocol() == p)
                 .flat_map(|pr| pr.held.iter())
-                .filter(|h| matches!(h.item, HeldItem::Frame { .. }))
+                .filter(|h| matches!(h.1, Kept::Frame { .. }))
                 .count(),
             _ => 0,
         }
@@ -168,13 +223,33 @@ impl<C: Clone> Detector<C> {
                 return;
             }
         };
-        match probes.into_iter().find(|pr| pr.state.protocol() == p) {
+        match probes.into_iter().find(|pr| pr.state.get().protocol() == p) {
             Some(mut pr) => {
-                for h in &pr.held {
-                    emit(&h.ctx, p, h.item.as_found());
+                let mut at = 0;
+                for (ctx, k) in &pr.held {
+                    let found = match *k {
+                        Kept::Frame { offset, len, kind } => {
+                            at += len;
+                            Found::Frame {
+                                offset,
+                                bytes: &pr.held_data[at - len..at],
+                                kind,
+                            }
+                        }
+                        Kept::Anomaly {
+                            offset,
+                            len,
+                            reason,
+                        } => Found::Anomaly {
+                            offset,
+                            len,
+                            reason,
+                        },
+                    };
+                    emit(ctx, p, found);
                 }
-                pr.state.probe_limit(None);
-                self.phase = Phase::Decided(pr.state);
+                pr.state.get_mut().probe_limit(None);
+                self.phase = Phase::Decided(pr.state.boxed());
             }
             None => self.phase = Phase::Decided(p.new_state()),
         }
@@ -196,21 +271,38 @@ impl<C: Clone> Detector<C> {
             Phase::Probing(probes) => {
                 let mut winner = None;
                 for pr in probes.iter_mut() {
-                    let (held, held_bytes) = (&mut pr.held, &mut pr.held_bytes);
-                    f(pr.state.as_mut(), &mut |found| {
-                        if let Found::Frame { bytes, .. } = &found {
-                            *held_bytes += bytes.len();
-                        }
-                        held.push(Held {
-                            ctx: ctx.clone(),
-                            item: HeldItem::from_found(&found),
-                        });
+                    let (held, data) = (&mut pr.held, &mut pr.held_data);
+                    f(pr.state.get_mut(), &mut |found| {
+                        let kept = match found {
+                            Found::Frame {
+                                offset,
+                                bytes,
+                                kind,
+                            } => {
+                                data.extend_from_slice(bytes);
+                                Kept::Frame {
+                                    offset,
+                                    len: bytes.len(),
+                                    kind,
+                                }
+                            }
+                            Found::Anomaly {
+                                offset,
+                                len,
+                                reason,
+                            } => Kept::Anomaly {
+                                offset,
+                                len,
+                                reason,
+                            },
+                        };
+                        held.push((ctx.clone(), kept));
                     });
-                    if winner.is_none() && pr.state.confident() {
-                        winner = Some(pr.state.protocol());
+                    if winner.is_none() && pr.state.get().confident() {
+                        winner = Some(pr.state.get().protocol());
                     }
                 }
-                probes.retain(|p| p.held_bytes <= MAX_HELD && !p.state.hopeless());
+                probes.retain(|p| p.held_data.len() <= MAX_HELD && !p.state.get().hopeless());
                 if let Some(p) = winner {
                     self.decide(p, emit);
                     return Some(p);

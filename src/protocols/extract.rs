@@ -235,6 +235,32 @@ impl<S: ExtractSink> Sink for Extractor<S> {
         self.out.idle();
     }
 
+    /// More data of a direction is wanted until its detection gives up (or when its connection
+    /// is not selected): nothing is reported for such a direction.
+    fn data(
+        &mut self,
+        ctx: &Ctx<'_>,
+        conn: &ConnInfo,
+        dir: Dir,
+        offset: u64,
+        bytes: &[u8],
+    ) -> bool {
+        let wanted = |x: &Self| {
+            x.conns
+                .get(&conn.id)
+                .is_some_and(|d| !d[dir.index()].given_up())
+        };
+        if !wanted(self) {
+            return false;
+        }
+        let prov = self.prov(ctx);
+        self.feed(conn, dir, &prov, Step::Data(offset, bytes));
+        if conn.transport == Proto::Udp {
+            self.feed(conn, dir, &prov, Step::End);
+        }
+        wanted(self)
+    }
+
     fn event(&mut self, ctx: &Ctx<'_>, ev: StreamEvent<'_>) {
         match ev {
             StreamEvent::Open { conn } => {
@@ -252,14 +278,7 @@ impl<S: ExtractSink> Sink for Extractor<S> {
                 offset,
                 bytes,
             } => {
-                if !self.conns.contains_key(&conn.id) {
-                    return;
-                }
-                let prov = self.prov(ctx);
-                self.feed(conn, dir, &prov, Step::Data(offset, bytes));
-                if conn.transport == Proto::Udp {
-                    self.feed(conn, dir, &prov, Step::End);
-                }
+                self.data(ctx, conn, dir, offset, bytes);
             }
             StreamEvent::Gap {
                 conn,

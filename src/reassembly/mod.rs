@@ -218,6 +218,30 @@ pub enum StreamEvent<'a> {
 /// Receives the engine's events.
 pub trait Sink {
     fn event(&mut self, ctx: &Ctx<'_>, ev: StreamEvent<'_>);
+    /// A [`StreamEvent::Data`]; the answer says whether later Data and Gap events of this
+    /// direction are still wanted. Once a sink answers false, the engine stops sending them for
+    /// the direction (it still reassembles it: counters and the Close event are unchanged), so
+    /// a sink that has seen enough of a stream costs nothing more per packet. By default the
+    /// event goes to [`Sink::event`] and everything is wanted.
+    fn data(
+        &mut self,
+        ctx: &Ctx<'_>,
+        conn: &ConnInfo,
+        dir: Dir,
+        offset: u64,
+        bytes: &[u8],
+    ) -> bool {
+        self.event(
+            ctx,
+            StreamEvent::Data {
+                conn,
+                dir,
+                offset,
+                bytes,
+            },
+        );
+        true
+    }
     /// The input has no more data for now (follow mode): a good time to flush output.
     fn idle(&mut self) {}
 }
@@ -290,6 +314,8 @@ struct UdpFlow {
     client_is_a: bool,
     stats: [DirStats; 2],
     next: [u64; 2],
+    /// The sink wants no more Data and Gap events of this direction.
+    muted: [bool; 2],
     last_ts: Timestamp,
 }
 
@@ -483,6 +509,7 @@ impl Reassembler {
                     client_is_a: sender_is_a,
                     stats: Default::default(),
                     next: [0; 2],
+                    muted: [false; 2],
                     last_ts: ctx.ts,
                 },
             );
@@ -498,29 +525,25 @@ impl Reassembler {
         f.stats[i].saw(ctx.ts);
         let offset = f.next[i];
         if !seg.payload.is_empty() {
-            sink.event(
-                ctx,
-                StreamEvent::Data {
-                    conn: &f.info,
-                    dir,
-                    offset,
-                    bytes: seg.payload,
-                },
-            );
+            if !f.muted[i] {
+                f.muted[i] = !sink.data(ctx, &f.info, dir, offset, seg.payload);
+            }
             f.stats[i].bytes += seg.payload.len() as u64;
         }
         f.next[i] += seg.payload.len() as u64;
         if seg.missing > 0 {
             let len = u64::from(seg.missing);
-            sink.event(
-                ctx,
-                StreamEvent::Gap {
-                    conn: &f.info,
-                    dir,
-                    offset: f.next[i],
-                    len,
-                },
-            );
+            if !f.muted[i] {
+                sink.event(
+                    ctx,
+                    StreamEvent::Gap {
+                        conn: &f.info,
+                        dir,
+                        offset: f.next[i],
+                        len,
+                    },
+                );
+            }
             f.stats[i].gaps.push((f.next[i], len));
             f.next[i] += len;
         }
@@ -534,7 +557,7 @@ impl Reassembler {
         let quiet = self.cfg.history_idle_secs;
         let mut expired: Vec<Key> = Vec::new();
         for (k, c) in self.tcp.iter_mut() {
-            let since = now.secs_since(c.last_ts);
+            let since = now.secs_since(c.last_ts());
             if since >= idle {
                 expired.push(*k);
             } else if since >= quiet {

@@ -30,6 +30,7 @@ struct Out<'a, 'c, S> {
     sink: &'a mut S,
     ooo_total: &'a mut usize,
     history: usize,
+    hist: &'a mut History,
 }
 
 impl<S: Sink> Out<'_, '_, S> {
@@ -49,7 +50,9 @@ impl<S: Sink> Out<'_, '_, S> {
     }
 }
 
-/// One direction's byte stream.
+/// One direction's byte stream: what every packet reads or updates, kept small (the two
+/// directions of a connection share a few cache lines; the rest of the connection is touched
+/// only now and then).
 #[derive(Default)]
 struct Stream {
     /// Sequence number of stream offset 0.
@@ -61,10 +64,22 @@ struct Stream {
     fin_at: Option<u64>,
     ooo: BTreeMap<u64, Piece>,
     ooo_bytes: usize,
-    /// Ring of the last delivered bytes: byte at offset `o` lives at `o % history`.
-    hist: Vec<u8>,
+    /// Packets and delivered bytes, and the time of the last packet: copied into the
+    /// direction's [`DirStats`] when the connection closes.
+    packets: u64,
+    bytes: u64,
+    last_ts: Timestamp,
+    /// The sink wants no more Data and Gap events of this direction.
+    muted: bool,
+}
+
+/// The last delivered bytes of a direction, for the conflict check.
+#[derive(Default)]
+struct History {
+    /// Ring: byte at offset `o` lives at `o % history`.
+    ring: Vec<u8>,
     /// First offset of the data delivered since the last gap (older ring bytes are stale).
-    hist_from: u64,
+    from: u64,
 }
 
 /// Offset of `seq` relative to `base`, unwrapped near `near` (sequence numbers wrap at 2³²).
@@ -82,18 +97,20 @@ impl Stream {
         }
         let len = upto - self.next;
         let (conn, dir, offset) = (o.info, o.dir, self.next);
-        o.emit(StreamEvent::Gap {
-            conn,
-            dir,
-            offset,
-            len,
-        });
+        if !self.muted {
+            o.emit(StreamEvent::Gap {
+                conn,
+                dir,
+                offset,
+                len,
+            });
+        }
         match o.st.gaps.last_mut() {
             Some(g) if g.0 + g.1 == offset => g.1 += len,
             _ => o.st.gaps.push((offset, len)),
         }
         self.next = upto;
-        self.hist_from = upto;
+        o.hist.from = upto;
     }
 
     /// A hole the peer has acknowledged is never going to be seen: once data waits beyond
@@ -116,37 +133,35 @@ impl Stream {
         if bytes.is_empty() {
             return;
         }
-        let (conn, dir, offset) = (o.info, o.dir, self.next);
-        o.emit(StreamEvent::Data {
-            conn,
-            dir,
-            offset,
-            bytes,
-        });
-        if o.history > 0 {
-            remember(&mut self.hist, o.history, self.next, bytes);
+        if !self.muted {
+            self.muted = !o.sink.data(o.ctx, o.info, o.dir, self.next, bytes);
         }
-        o.st.bytes += bytes.len() as u64;
+        if o.history > 0 {
+            remember(&mut o.hist.ring, o.history, self.next, bytes);
+        }
+        self.bytes += bytes.len() as u64;
         self.next += bytes.len() as u64;
     }
 
     /// Compares `new` (at `off`) with delivered bytes still in the history; returns the range
     /// of differing bytes.
-    fn differs_from_delivered(&self, off: u64, new: &[u8], cap: usize) -> Option<(u64, u64)> {
-        if self.hist.is_empty() {
+    fn differs_from_delivered(
+        &self,
+        hist: &History,
+        off: u64,
+        new: &[u8],
+        cap: usize,
+    ) -> Option<(u64, u64)> {
+        if hist.ring.is_empty() {
             return None;
         }
         // Only offsets delivered as data since the last gap and still in the ring.
-        let lo = self
-            .next
-            .saturating_sub(cap as u64)
-            .max(self.hist_from)
-            .max(off);
+        let lo = self.next.saturating_sub(cap as u64).max(hist.from).max(off);
         let hi = (off + new.len() as u64).min(self.next);
         let mut first = None;
         let mut last = 0;
         for x in lo..hi {
-            if self.hist[(x % cap as u64) as usize] != new[(x - off) as usize] {
+            if hist.ring[(x % cap as u64) as usize] != new[(x - off) as usize] {
                 first.get_or_insert(x);
                 last = x;
             }
@@ -178,7 +193,9 @@ impl Stream {
             let old = (self.next - off).min(data.len() as u64 + missing);
             o.st.retx_bytes += old;
             let dold = old.min(data.len() as u64) as usize;
-            if let Some((at, len)) = self.differs_from_delivered(off, &data[..dold], o.history) {
+            if let Some((at, len)) =
+                self.differs_from_delivered(o.hist, off, &data[..dold], o.history)
+            {
                 o.conflict(at, len);
             }
             data = &data[dold..];
@@ -308,14 +325,17 @@ fn remember(hist: &mut Vec<u8>, cap: usize, off: u64, bytes: &[u8]) {
     hist[..keep.len() - head].copy_from_slice(&keep[head..]);
 }
 
+/// Laid out in this order, from a cache line boundary: the fields read for every packet first.
+#[repr(C, align(64))]
 pub(super) struct TcpConn {
-    pub info: ConnInfo,
+    streams: [Stream; 2],
     /// The key's `a` side is the client.
     client_is_a: bool,
-    streams: [Stream; 2],
-    stats: [DirStats; 2],
     rst: bool,
-    pub last_ts: Timestamp,
+    hist: [History; 2],
+    /// Complete only at Close: packets, bytes and last time are kept in `streams` until then.
+    stats: [DirStats; 2],
+    pub info: ConnInfo,
 }
 
 impl TcpConn {
@@ -346,7 +366,7 @@ impl TcpConn {
             streams: Default::default(),
             stats: Default::default(),
             rst: false,
-            last_ts: Timestamp::default(),
+            hist: Default::default(),
         };
         if h.has(TcpHeader::SYN) && h.has(TcpHeader::ACK) {
             // SYN/ACK without the SYN: the client's ISN is the ACK minus one.
@@ -361,6 +381,16 @@ impl TcpConn {
             Dir::C2S
         } else {
             Dir::S2C
+        }
+    }
+
+    /// Time of the last packet of either direction.
+    pub fn last_ts(&self) -> Timestamp {
+        let [a, b] = &self.streams;
+        match (a.packets > 0, b.packets > 0) {
+            (true, true) => a.last_ts.max(b.last_ts),
+            (true, false) => a.last_ts,
+            (false, _) => b.last_ts,
         }
     }
 
@@ -381,10 +411,10 @@ impl TcpConn {
     /// seconds later is no longer compared (it is still dropped as a retransmission). Keeps
     /// memory proportional to active, not merely open, connections.
     pub fn release_history(&mut self) {
-        for s in &mut self.streams {
-            if !s.hist.is_empty() {
-                s.hist = Vec::new();
-                s.hist_from = s.next;
+        for (s, h) in self.streams.iter().zip(&mut self.hist) {
+            if !h.ring.is_empty() {
+                h.ring = Vec::new();
+                h.from = s.next;
             }
         }
     }
@@ -419,6 +449,7 @@ impl TcpConn {
                 sink,
                 ooo_total,
                 history: cfg_history,
+                hist: &mut self.hist[i],
             },
         )
     }
@@ -439,8 +470,12 @@ impl TcpConn {
     ) -> Option<End> {
         let dir = self.dir_of(sender_is_a);
         let i = dir.index();
-        self.last_ts = ctx.ts;
-        self.stats[i].saw(ctx.ts);
+        let s = &mut self.streams[i];
+        if s.packets == 0 {
+            self.stats[i].first_ts = Some(ctx.ts);
+        }
+        s.packets += 1;
+        s.last_ts = ctx.ts;
         let syn = h.has(TcpHeader::SYN);
         if self.streams[i].base.is_none() {
             if syn {
@@ -518,7 +553,10 @@ impl TcpConn {
             } else {
                 end
             });
-            s.hist = Vec::new();
+            o.hist.ring = Vec::new();
+            o.st.packets = s.packets;
+            o.st.bytes = s.bytes;
+            o.st.last_ts = (s.packets > 0).then_some(s.last_ts);
         }
         sink.event(
             ctx,

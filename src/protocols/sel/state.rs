@@ -118,6 +118,15 @@ fn class(b: u8) -> u8 {
     CLASS[usize::from(b)]
 }
 
+/// Index of the first sync or line terminator in `s`. Skipping random binary data is most of
+/// the cost of probing a stream for SEL, so it is done with the vectorised searches of
+/// `memchr` (three of the bytes, then the other two before the first of them).
+fn find_sync_or_term(s: &[u8]) -> Option<usize> {
+    let first = memchr::memchr3(SYNC, b'\r', b'\n', s);
+    let upto = first.unwrap_or(s.len());
+    memchr::memchr2(0x02, 0x03, &s[..upto]).or(first)
+}
+
 /// SEL ASCII commands (sel.md §3.1, §3.3): weak evidence as the first word of a line.
 const COMMANDS: [&str; 32] = [
     "ACC", "2AC", "BAC", "CAL", "PAS", "QUI", "EXI", "ID", "DNA", "BNA", "SNS", "CAS", "CST",
@@ -471,7 +480,9 @@ impl SelState {
             }
             LINE
         };
-        if memchr::memmem::find(s, b"FID=SEL-").is_some() {
+        static FID: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"FID=SEL-"));
+        if FID.find(s).is_some() {
             self.ev.strong = true;
         }
         emit(Found::Frame {
@@ -515,7 +526,7 @@ impl SelState {
         let mut p = 0;
         while p < n {
             if self.skipping {
-                match buf[p..].iter().position(|&c| c == SYNC || class(c) == TERM) {
+                match find_sync_or_term(&buf[p..]) {
                     None => {
                         p = n;
                         break;
@@ -1177,6 +1188,23 @@ mod tests {
                 (x >> 24) as u8
             })
             .collect()
+    }
+
+    #[test]
+    fn sync_or_term_search_matches_the_classes() {
+        let mut data = xorshift(7, 4096);
+        // Every byte value somewhere after a stretch without sync or terminator.
+        for c in 0..=255u8 {
+            data.extend_from_slice(b"abcdefghijklmnopqrstuvwxyz0123456789");
+            data.push(c);
+        }
+        for from in (0..200).chain((4096..data.len() - 40).step_by(37)) {
+            for len in [0, 1, 31, 32, 33, 37, 40] {
+                let s = &data[from..from + len];
+                let want = s.iter().position(|&c| c == SYNC || class(c) == TERM);
+                assert_eq!(find_sync_or_term(s), want);
+            }
+        }
     }
 
     #[test]

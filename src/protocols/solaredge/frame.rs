@@ -121,7 +121,10 @@ impl Framing for SeFraming {
 
     fn find_sync(buf: &[u8], from: usize) -> Option<usize> {
         let hay = buf.get(from..)?;
-        if let Some(i) = memchr::memmem::find(hay, &MAGIC) {
+        // Built once: building a searcher costs more than most searches (probing random data).
+        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(&MAGIC));
+        if let Some(i) = FINDER.find(hay) {
             return Some(from + i);
         }
         // A magic cut by the end of the data may continue in the next chunk.

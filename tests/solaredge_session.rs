@@ -1077,7 +1077,8 @@ fn sample() -> Vec<u8> {
 
 #[test]
 fn sample_capture_is_this_session() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/solaredge/inverter-session.pcap");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/solaredge/inverter-session.pcap");
     let built = sample();
     if std::env::var_os("SEKIT_WRITE_SAMPLES").is_some() {
         std::fs::write(&path, &built).expect("write sample");
@@ -1090,5 +1091,8 @@ fn sample_capture_is_this_session() {
         .filter(|r| r["function"] == "0x0500" && r.get("anomaly").is_none())
         .filter(|r| r["devices"].as_array().is_some_and(|a| a.len() == 9))
         .count();
-    assert_eq!(posts, 2, "both telemetry posts decoded, the second decrypted");
+    assert_eq!(
+        posts, 2,
+        "both telemetry posts decoded, the second decrypted"
+    );
 }

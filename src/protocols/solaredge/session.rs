@@ -195,10 +195,12 @@ impl Session {
         if self.keys.is_empty() {
             return Opened::Locked("no inverter key (give --key)".into());
         }
-        let Some(inv) = self.inverter_for(ctx, f) else {
+        let Some((inv, payload)) = self
+            .inverter_for(ctx, f)
+            .and_then(|i| Some((i, self.exchanges.get(&i)?)))
+        else {
             return Opened::Locked("no session key yet: no 0x0503 seen (see --state)".into());
         };
-        let payload = &self.exchanges[&inv];
         let mut last_err = String::from("no key fits");
         let mut opened = None;
         for key in &self.keys {
@@ -290,5 +292,63 @@ impl Session {
             }
         };
         Ok((f.function == FN_TELEMETRY).then(|| f.payload.to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::solaredge::frame::{frame_crc, MAGIC};
+
+    fn frame(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len() as u16;
+        let mut f = MAGIC.to_vec();
+        f.extend(len.to_le_bytes());
+        f.extend((!len).to_le_bytes());
+        f.extend(seq.to_le_bytes());
+        f.extend(from.to_le_bytes());
+        f.extend(to.to_le_bytes());
+        f.extend(function.to_le_bytes());
+        f.extend_from_slice(payload);
+        f.extend(frame_crc(seq, from, to, function, payload).to_le_bytes());
+        f
+    }
+
+    /// More inverters and connections than the caps: the tables start over, and a frame whose
+    /// connection or inverter was forgotten is reported, never a panic.
+    #[test]
+    fn caps_forget_without_panicking() {
+        let mut s = Session::new(vec![[7u8; 16]]);
+        let mut out = Vec::new();
+        let p0503 = [0x11u8; 34];
+        for i in 0..(MAX_INVERTERS as u32 + 10) {
+            let ctx = FrameCtx {
+                conn: Some(u64::from(i)),
+                ts: Some(f64::from(i)),
+            };
+            s.decode_json(
+                &ctx,
+                &frame(1, 0x1000_0000 + i, 0xffff_fffe, FN_SESSION, &p0503),
+                &mut out,
+            );
+        }
+        assert!(s.exchanges.len() <= MAX_INVERTERS);
+        let enc = frame(2, 0xffff_fffd, 0xffff_ffff, FN_ENCRYPTED, &[0u8; 60]);
+        for conn in [0u64, 5, 4100, 99_999] {
+            out.clear();
+            let ctx = FrameCtx {
+                conn: Some(conn),
+                ts: None,
+            };
+            s.decode_json(&ctx, &enc, &mut out);
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert!(v["anomaly"].as_str().is_some(), "{v}");
+        }
+        // Forget the exchanges but not the connection map: still no panic.
+        s.exchanges.clear();
+        out.clear();
+        s.decode_json(&FrameCtx::default(), &enc, &mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(v["anomaly"].as_str().unwrap().contains("no 0x0503"), "{v}");
     }
 }

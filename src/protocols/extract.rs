@@ -170,7 +170,7 @@ impl<S: ExtractSink> Extractor<S> {
         // A valid frame of the same protocol in each direction (a command and its reply, a
         // request and its response) is as good as two in a row.
         if decided.is_none() && dets[dir.other().index()].undecided() {
-            if let Some(p) = self_candidates(&dets[i]).into_iter().find(|p| {
+            if let Some(p) = Protocol::ALL.into_iter().find(|p| {
                 dets[i].probe_frames(*p) > 0 && dets[dir.other().index()].probe_frames(*p) > 0
             }) {
                 dets[i].decide(p, &mut |pv, p, f| {
@@ -195,14 +195,6 @@ impl<S: ExtractSink> Extractor<S> {
             route(stats, files, out, conn, *d, pv, *p, item.as_found());
         }
     }
-}
-
-/// Protocols with frames held by a direction's probes.
-fn self_candidates(det: &Detector<Prov>) -> Vec<Protocol> {
-    Protocol::ALL
-        .into_iter()
-        .filter(|p| det.probe_frames(*p) > 0)
-        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]

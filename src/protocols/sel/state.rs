@@ -722,6 +722,8 @@ impl StreamState for SelState {
             self.raw_pos = offset;
         }
         self.fed += bytes.len() as u64;
+        // One allocation for the chunk rather than a doubling series (Telnet only shrinks it).
+        self.dec.buf.reserve(bytes.len());
         telnet(&mut self.tn, &mut self.dec, bytes, offset);
         self.raw_pos = offset + bytes.len() as u64;
         self.run(None, emit);

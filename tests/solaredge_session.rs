@@ -300,6 +300,18 @@ fn ok(o: Output, what: &str) -> Vec<u8> {
     o.stdout
 }
 
+/// `seextract -q CAPTURE`'s records.
+fn extract(cap: &Path) -> Vec<u8> {
+    ok(
+        run(
+            env!("CARGO_BIN_EXE_seextract"),
+            &["-q", cap.to_str().unwrap()],
+            &[],
+        ),
+        "seextract",
+    )
+}
+
 /// The top-level keys of a JSON object, in order, duplicates kept.
 struct Keys(Vec<String>);
 
@@ -326,14 +338,7 @@ impl<'de> serde::Deserialize<'de> for Keys {
 /// `seextract -q CAPTURE | sedecode -q ARGS`, as parsed JSON lines; no line may repeat a key
 /// (a decoder field must not shadow the envelope).
 fn pipeline(cap: &Path, args: &[&str]) -> Vec<Value> {
-    let ex = ok(
-        run(
-            env!("CARGO_BIN_EXE_seextract"),
-            &["-q", cap.to_str().unwrap()],
-            &[],
-        ),
-        "seextract",
-    );
+    let ex = extract(cap);
     let mut a = vec!["-q"];
     a.extend_from_slice(args);
     let out = ok(run(env!("CARGO_BIN_EXE_sedecode"), &a, &ex), "sedecode");
@@ -451,14 +456,7 @@ fn derive_key_prints_the_key_file() {
         false,
     );
     let cap = write(&d, "s.pcap", &capture(&sc));
-    let ex = ok(
-        run(
-            env!("CARGO_BIN_EXE_seextract"),
-            &["-q", cap.to_str().unwrap()],
-            &[],
-        ),
-        "seextract",
-    );
+    let ex = extract(&cap);
     let out = ok(
         run(env!("CARGO_BIN_EXE_sedecode"), &["-q", "--derive-key"], &ex),
         "sedecode --derive-key",
@@ -476,14 +474,7 @@ fn derive_key_prints_the_key_file() {
         true,
     );
     let cap = write(&d, "n.pcap", &capture(&sc));
-    let ex = ok(
-        run(
-            env!("CARGO_BIN_EXE_seextract"),
-            &["-q", cap.to_str().unwrap()],
-            &[],
-        ),
-        "seextract",
-    );
+    let ex = extract(&cap);
     let o = run(env!("CARGO_BIN_EXE_sedecode"), &["-q", "--derive-key"], &ex);
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
@@ -1018,14 +1009,7 @@ fn semonitor_lines_for_plain_and_decrypted_posts() {
     let sc = script(&t1, &t2, false, true);
     let cap = write(&d, "s.pcap", &capture(&sc));
     let key = key_file(&d);
-    let ex = ok(
-        run(
-            env!("CARGO_BIN_EXE_seextract"),
-            &["-q", cap.to_str().unwrap()],
-            &[],
-        ),
-        "seextract",
-    );
+    let ex = extract(&cap);
     let out = Command::new(env!("CARGO_BIN_EXE_sedecode"))
         .args(["-q", "--semonitor", "--key", key.to_str().unwrap(), "-"])
         .env("TZ", "UTC0")

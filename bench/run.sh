@@ -228,6 +228,8 @@ fi
 if [ -x "$SEEXTRACT" ]; then
     bench seextract bench.pcap 1 "$RUNS" \
         "seextract -q bench.pcap" "$(q "$SEEXTRACT") -q bench.pcap > /dev/null"
+    bench seextract-1thread bench.pcap 1 "$RUNS" \
+        "seextract -q --threads 1 bench.pcap" "$(q "$SEEXTRACT") -q --threads 1 bench.pcap > /dev/null"
 
     # check the dense file's frame count before timing seextract on it
     log "checking seextract on c37dense.pcap: expecting $DENSE_FRAMES C37.118 frames, 0 anomalies"

@@ -21,21 +21,11 @@ use sekit::protocols::solaredge::crypto::{
     decrypt_003d, decrypt_003d_raw, encrypt_003d, parse_key, parse_state_line, session_key,
     state_line, CryptoError, Key, KeyDeriver, MIN_003D_PAYLOAD, WRAP_OVERHEAD,
 };
-use sekit::protocols::solaredge::frame::{frame_crc, parse_frame, MAGIC};
+use sekit::protocols::solaredge::frame::{build, parse_frame};
 use sekit::protocols::Parsed;
 
 fn build_frame(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Vec<u8> {
-    let len = payload.len() as u16;
-    let mut f = MAGIC.to_vec();
-    f.extend(len.to_le_bytes());
-    f.extend((!len).to_le_bytes());
-    f.extend(seq.to_le_bytes());
-    f.extend(from.to_le_bytes());
-    f.extend(to.to_le_bytes());
-    f.extend(function.to_le_bytes());
-    f.extend_from_slice(payload);
-    f.extend(frame_crc(seq, from, to, function, payload).to_le_bytes());
-    f
+    build(seq, from, to, function, payload).expect("payloads here are short")
 }
 
 fn check_state_line(data: &[u8]) {

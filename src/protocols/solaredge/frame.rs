@@ -47,6 +47,23 @@ pub fn frame_crc(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) ->
     d.finalize()
 }
 
+/// A frame with these fields (solaredge.md §1): the inverse of [`parse_frame`]. None when the
+/// payload is longer than the 16-bit length field allows.
+pub fn build(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Option<Vec<u8>> {
+    let len = u16::try_from(payload.len()).ok()?;
+    let mut f = Vec::with_capacity(MIN_FRAME + payload.len());
+    f.extend_from_slice(&MAGIC);
+    f.extend(len.to_le_bytes());
+    f.extend((!len).to_le_bytes());
+    f.extend(seq.to_le_bytes());
+    f.extend(from.to_le_bytes());
+    f.extend(to.to_le_bytes());
+    f.extend(function.to_le_bytes());
+    f.extend_from_slice(payload);
+    f.extend(frame_crc(seq, from, to, function, payload).to_le_bytes());
+    Some(f)
+}
+
 type Head = (u16, u16, u16, u32, u32, u16);
 
 fn head(i: &[u8]) -> nom::IResult<&[u8], Head> {
@@ -163,6 +180,23 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(build(6, 0x7e1a0823, 0xfffffffe, 0x039a, &[]), Some(f));
+    }
+
+    #[test]
+    fn build_matches_the_spec_frames() {
+        // solaredge.md §2: wgrant/pysolaredge's synthetic frame and the empty 0x0500.
+        let mut f = hex("12345679 1100 eeff 0c00 efbeadde fdffffff d204");
+        f.extend_from_slice(b"I am lots of data");
+        f.extend_from_slice(&hex("2f69"));
+        let built = build(0x000c, 0xdeadbeef, 0xfffffffd, 0x04d2, b"I am lots of data");
+        assert_eq!(built, Some(f));
+        let empty = hex("123456790000ffff2702efbeaddefeffffff0005b320");
+        assert_eq!(
+            build(0x0227, 0xdeadbeef, 0xfffffffe, 0x0500, &[]),
+            Some(empty)
+        );
+        assert_eq!(build(0, 0, 0, 0, &vec![0; 65_536]), None);
     }
 
     #[test]

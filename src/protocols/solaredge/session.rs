@@ -298,20 +298,9 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocols::solaredge::frame::{frame_crc, MAGIC};
 
     fn frame(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Vec<u8> {
-        let len = payload.len() as u16;
-        let mut f = MAGIC.to_vec();
-        f.extend(len.to_le_bytes());
-        f.extend((!len).to_le_bytes());
-        f.extend(seq.to_le_bytes());
-        f.extend(from.to_le_bytes());
-        f.extend(to.to_le_bytes());
-        f.extend(function.to_le_bytes());
-        f.extend_from_slice(payload);
-        f.extend(frame_crc(seq, from, to, function, payload).to_le_bytes());
-        f
+        crate::protocols::solaredge::frame::build(seq, from, to, function, payload).unwrap()
     }
 
     /// More inverters and connections than the caps: the tables start over, and a frame whose

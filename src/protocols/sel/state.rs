@@ -396,7 +396,14 @@ pub struct SelState {
     ev: Evidence,
     /// Raw bytes fed so far (for the probing cut-off).
     fed: u64,
+    /// Detection undecided: only the first [`PROBE_BYTES`] raw bytes are looked at unless they
+    /// hold SEL evidence.
+    probing: bool,
 }
+
+/// While probing, raw bytes of a direction that must show SEL evidence (see
+/// [`StreamState::hopeless`]).
+const PROBE_BYTES: u64 = 512;
 
 impl SelState {
     fn raw(&self, p: usize) -> u64 {
@@ -707,6 +714,18 @@ impl SelState {
     }
 }
 
+impl SelState {
+    /// Contiguous raw bytes at `offset`: Telnet removal, then framing.
+    fn feed(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
+        self.fed += bytes.len() as u64;
+        // One allocation for the chunk rather than a doubling series (Telnet only shrinks it).
+        self.dec.buf.reserve(bytes.len());
+        telnet(&mut self.tn, &mut self.dec, bytes, offset);
+        self.raw_pos = offset + bytes.len() as u64;
+        self.run(None, emit);
+    }
+}
+
 impl StreamState for SelState {
     fn protocol(&self) -> Protocol {
         Protocol::Sel
@@ -721,12 +740,20 @@ impl StreamState for SelState {
             self.gap(offset - len, len, emit);
             self.raw_pos = offset;
         }
-        self.fed += bytes.len() as u64;
-        // One allocation for the chunk rather than a doubling series (Telnet only shrinks it).
-        self.dec.buf.reserve(bytes.len());
-        telnet(&mut self.tn, &mut self.dec, bytes, offset);
-        self.raw_pos = offset + bytes.len() as u64;
-        self.run(None, emit);
+        // While probing, the first PROBE_BYTES are framed on their own: past them, a stream
+        // without evidence is hopeless and the rest of the chunk is not looked at. The cut is
+        // at a fixed stream position, so the decision does not depend on segmentation.
+        let first = if self.probing && self.fed < PROBE_BYTES {
+            bytes.len().min((PROBE_BYTES - self.fed) as usize)
+        } else {
+            bytes.len()
+        };
+        if first > 0 {
+            self.feed(offset, &bytes[..first], emit);
+        }
+        if first < bytes.len() && !self.hopeless() {
+            self.feed(offset + first as u64, &bytes[first..], emit);
+        }
     }
 
     fn gap(&mut self, offset: u64, len: u64, emit: &mut dyn FnMut(Found<'_>)) {
@@ -748,12 +775,17 @@ impl StreamState for SelState {
         e.strong || e.checked >= 2 || (e.checked >= 1 && e.weak)
     }
 
-    /// While probing: 512 bytes without any SEL evidence (no checked message, no prompt,
-    /// command or SEL line). SEL sessions show one of these at once: Telnet sessions start
-    /// with negotiation and a prompt or a command, binary polling with `A5` messages.
+    fn probe_limit(&mut self, limit: Option<usize>) {
+        self.probing = limit.is_some();
+    }
+
+    /// While probing: no SEL evidence (no checked message, no prompt, command or SEL line)
+    /// in the first 512 raw bytes (units complete within them). SEL sessions show one of
+    /// these at once: Telnet sessions start with negotiation and a prompt or a command, binary
+    /// polling with `A5` messages.
     fn hopeless(&self) -> bool {
         let e = &self.ev;
-        self.fed >= 512 && e.checked == 0 && !e.weak && !e.strong
+        self.fed >= PROBE_BYTES && e.checked == 0 && !e.weak && !e.strong
     }
 }
 
@@ -1240,6 +1272,41 @@ mod tests {
             assert!(!st.confident(), "{v:?}");
             let whole = chunks.concat();
             assert!(!bytewise(&whole).1.confident());
+        }
+    }
+
+    /// Feeds `raw` in probe mode, cut into chunks of `size`, stopping where detection would
+    /// (hopeless) as the detector does; returns whether the probe became confident.
+    fn probe(raw: &[u8], size: usize) -> bool {
+        let mut st = SelState::default();
+        st.probe_limit(Some(16 * 1024));
+        let mut v = Vec::new();
+        let mut off = 0u64;
+        for c in raw.chunks(size) {
+            st.data(off, c, &mut out(&mut v));
+            off += c.len() as u64;
+            if st.confident() {
+                return true;
+            }
+            if st.hopeless() {
+                return false;
+            }
+        }
+        st.confident()
+    }
+
+    #[test]
+    fn probe_looks_at_the_first_512_bytes_however_segmented() {
+        // A Telnet login: the `ACC` line is evidence when it ends within the first 512 bytes,
+        // and `Password: ?` after it makes it strong.
+        let login = b"ACC\r\nPassword: ?\r\n";
+        for (pad, found) in [(0usize, true), (507, true), (510, false), (600, false)] {
+            let mut raw = vec![b' '; pad];
+            raw.extend_from_slice(login);
+            raw.extend(std::iter::repeat_n(b'x', 2000));
+            for size in [1, 7, 100, 511, 512, 513, 1460, raw.len()] {
+                assert_eq!(probe(&raw, size), found, "padding {pad}, chunks of {size}");
+            }
         }
     }
 }

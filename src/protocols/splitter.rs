@@ -163,26 +163,20 @@ impl<F: Framing> StreamState for Splitter<F> {
         F::PROTOCOL
     }
 
+    /// While probing, the data is cut at the checkpoints of [`StreamState::hopeless`], so the
+    /// decision is taken at the same stream position however the stream is segmented, and
+    /// the rest of a chunk is not scanned once it is taken.
     fn data(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
-        self.seen += bytes.len() as u64;
-        if offset != self.pos + self.buf.len() as u64 {
-            // Not contiguous: treat the difference as a gap.
-            let end = self.pos + self.buf.len() as u64;
-            self.gap(end, offset.saturating_sub(end), emit);
-            self.pos = offset;
+        let (mut offset, mut bytes) = (offset, bytes);
+        while let Some(n) = self.probe_cut(bytes.len()) {
+            self.feed(offset, &bytes[..n], emit);
+            if self.hopeless() {
+                return;
+            }
+            offset += n as u64;
+            bytes = &bytes[n..];
         }
-        if self.buf.is_empty() {
-            let used = self.scan(bytes, offset, emit);
-            self.buf.extend_from_slice(&bytes[used..]);
-            self.pos = offset + used as u64;
-        } else {
-            let mut buf = std::mem::take(&mut self.buf);
-            buf.extend_from_slice(bytes);
-            let used = self.scan(&buf, self.pos, emit);
-            buf.drain(..used);
-            self.pos += used as u64;
-            self.buf = buf;
-        }
+        self.feed(offset, bytes, emit);
     }
 
     fn gap(&mut self, offset: u64, len: u64, emit: &mut dyn FnMut(Found<'_>)) {
@@ -209,10 +203,105 @@ impl<F: Framing> StreamState for Splitter<F> {
         self.probe = limit;
     }
 
-    /// 4 KiB (or the whole probe window, if smaller) seen without a single valid frame:
-    /// the protocols framed here send small frames back to back from the start.
+    /// No valid frame and none in progress in the first [`QUICK_LOOK`] bytes, or no valid
+    /// frame in the first [`LONG_LOOK`] (each capped by the probe window): the protocols framed
+    /// here send small frames back to back from the start, and a stream picked up in the middle
+    /// shows a frame start within the tail of one frame. (Zeek's protocol detection likewise
+    /// looks at the first 1,024 bytes of a direction.)
     fn hopeless(&self) -> bool {
-        self.probe
-            .is_some_and(|w| self.frames == 0 && self.seen >= (w as u64).min(4096))
+        self.probe.is_some_and(|w| {
+            let w = w as u64;
+            let in_progress = self.buf.len() >= F::SYNC_LEN;
+            self.frames == 0
+                && (self.seen >= w.min(LONG_LOOK)
+                    || (self.seen >= w.min(QUICK_LOOK) && !in_progress))
+        })
+    }
+}
+
+/// Probing checkpoints (bytes of a direction); see [`Splitter::hopeless`].
+const QUICK_LOOK: u64 = 1024;
+const LONG_LOOK: u64 = 4096;
+
+impl<F: Framing> Splitter<F> {
+    /// While probing: how many of the next `len` bytes come before the next checkpoint, when
+    /// one falls inside them.
+    fn probe_cut(&self, len: usize) -> Option<usize> {
+        let w = self.probe? as u64;
+        [QUICK_LOOK, LONG_LOOK]
+            .into_iter()
+            .map(|c| c.min(w))
+            .find(|&c| c > self.seen && c < self.seen + len as u64)
+            .map(|c| (c - self.seen) as usize)
+    }
+
+    fn feed(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
+        self.seen += bytes.len() as u64;
+        if offset != self.pos + self.buf.len() as u64 {
+            // Not contiguous: treat the difference as a gap.
+            let end = self.pos + self.buf.len() as u64;
+            self.gap(end, offset.saturating_sub(end), emit);
+            self.pos = offset;
+        }
+        if self.buf.is_empty() {
+            let used = self.scan(bytes, offset, emit);
+            self.buf.extend_from_slice(&bytes[used..]);
+            self.pos = offset + used as u64;
+        } else {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.extend_from_slice(bytes);
+            let used = self.scan(&buf, self.pos, emit);
+            buf.drain(..used);
+            self.pos += used as u64;
+            self.buf = buf;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::solaredge::frame::{build, SeFraming};
+
+    /// Feeds `raw` in probe mode in chunks of `size` as the detector does (stopping once the
+    /// probe is confident or hopeless); returns (confident, hopeless).
+    fn probe(raw: &[u8], size: usize) -> (bool, bool) {
+        let mut sp = Splitter::<SeFraming>::default();
+        sp.probe_limit(Some(16 * 1024));
+        let mut off = 0u64;
+        for c in raw.chunks(size) {
+            sp.data(off, c, &mut |_| {});
+            off += c.len() as u64;
+            if sp.confident() || sp.hopeless() {
+                break;
+            }
+        }
+        (sp.confident(), sp.hopeless())
+    }
+
+    /// Junk (no magic) of `pad` bytes, then SolarEdge frames of 400 bytes back to back.
+    fn stream(pad: usize) -> Vec<u8> {
+        let mut raw = vec![0x55u8; pad];
+        for seq in 0..8 {
+            raw.extend(build(seq, 0x7f10_4920, 0xffff_fffd, 0x0500, &[0xA0; 378]).unwrap());
+        }
+        raw
+    }
+
+    #[test]
+    fn probing_checkpoints_do_not_depend_on_segmentation() {
+        // A frame in progress at 1 KiB keeps the probe going; no frame start in the first
+        // 1 KiB, or no valid frame in the first 4 KiB, ends it.
+        for (pad, found) in [(0, true), (900, true), (1020, true), (1100, false)] {
+            let raw = stream(pad);
+            for size in [1, 13, 512, 1023, 1024, 1025, 1460, raw.len()] {
+                let (confident, hopeless) = probe(&raw, size);
+                assert_eq!((confident, hopeless), (found, !found), "pad {pad}, size {size}");
+            }
+        }
+        let junk = vec![0x55u8; 8192];
+        for size in [1, 700, 1460, 8192] {
+            assert_eq!(probe(&junk, size), (false, true), "size {size}");
+        }
     }
 }

@@ -240,15 +240,21 @@ impl CaptureReader {
                 self.pending = 0;
             }
             if self.fast_pcap {
-                if let Some((len, meta)) = self.fast_record() {
-                    self.pending = len;
+                let r = fast_record(
+                    self.inner.data(),
+                    self.big_endian,
+                    &self.ifaces,
+                    self.max_record,
+                );
+                if let Some(r) = r {
+                    self.pending = 16 + r.caplen;
                     self.index += 1;
-                    self.last_ts = meta.0;
+                    self.last_ts = r.ts;
                     return Ok(Some(Packet {
-                        ts: meta.0,
+                        ts: r.ts,
                         linktype: self.ifaces[0].linktype,
-                        data: &self.inner.data()[16..16 + meta.2],
-                        orig_len: meta.1,
+                        data: &self.inner.data()[16..16 + r.caplen],
+                        orig_len: r.orig_len,
                         file: &self.name,
                         index: self.index,
                     }));
@@ -363,36 +369,6 @@ impl CaptureReader {
                 }
             }
         }
-    }
-
-    /// A complete classic pcap record at the current position: (record length, (timestamp,
-    /// original length, captured length)). The same fields pcap-parser reads, without its
-    /// per-record dispatch; anything unusual (a short buffer, a length over the cap) is left to
-    /// the general path.
-    fn fast_record(&self) -> Option<(usize, (Timestamp, u32, usize))> {
-        let d = self.inner.data();
-        let iface = self.ifaces.first()?;
-        let word = |i: usize| {
-            let b = [d[i], d[i + 1], d[i + 2], d[i + 3]];
-            if self.big_endian {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            }
-        };
-        if d.len() < 16 {
-            return None;
-        }
-        let caplen = word(8) as usize;
-        if caplen > self.max_record || d.len() < 16 + caplen {
-            return None;
-        }
-        let nsec = u64::from(word(4)) * 1_000_000_000 / iface.resolution;
-        let ts = Timestamp::new(
-            i64::from(word(0)) + (nsec / 1_000_000_000) as i64,
-            (nsec % 1_000_000_000) as u32,
-        );
-        Some((16 + caplen, (ts, word(12), caplen)))
     }
 
     fn read_error(&self) -> String {
@@ -651,6 +627,57 @@ fn block_meta(
         }
         PcapBlockOwned::NG(_) => Ok(None),
     }
+}
+
+/// Header fields of a classic pcap record.
+struct RecordHeader {
+    ts: Timestamp,
+    orig_len: u32,
+    caplen: usize,
+}
+
+/// A complete classic pcap record at the start of `d`: the same fields pcap-parser reads,
+/// without its per-record dispatch. Anything unusual (a short buffer, a length over the cap) is
+/// left to the general path.
+#[inline]
+fn fast_record(
+    d: &[u8],
+    big_endian: bool,
+    ifaces: &[Interface],
+    max_record: usize,
+) -> Option<RecordHeader> {
+    let iface = ifaces.first()?;
+    let h: &[u8; 16] = d.get(..16)?.try_into().ok()?;
+    let word = |i: usize| {
+        let b = [h[i], h[i + 1], h[i + 2], h[i + 3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let caplen = word(8) as usize;
+    if caplen > max_record || d.len() < 16 + caplen {
+        return None;
+    }
+    let (sec, frac) = (i64::from(word(0)), word(4));
+    let ts = match iface.resolution {
+        // The usual cases without a division.
+        1_000_000 if frac < 1_000_000 => Timestamp::new(sec, frac * 1000),
+        1_000_000_000 if frac < 1_000_000_000 => Timestamp::new(sec, frac),
+        res => {
+            let nsec = u64::from(frac) * 1_000_000_000 / res;
+            Timestamp::new(
+                sec + (nsec / 1_000_000_000) as i64,
+                (nsec % 1_000_000_000) as u32,
+            )
+        }
+    };
+    Some(RecordHeader {
+        ts,
+        orig_len: word(12),
+        caplen,
+    })
 }
 
 fn scale_ts(raw: u64, resolution: u64, offset: i64) -> Timestamp {

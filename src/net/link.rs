@@ -13,7 +13,10 @@ pub struct Link<'a> {
     pub payload: &'a [u8],
 }
 
-const VLAN_TPIDS: [u16; 3] = [0x8100, 0x88a8, 0x9100];
+/// 802.1Q, 802.1ad and the older QinQ tag types.
+fn is_vlan_tpid(et: u16) -> bool {
+    matches!(et, 0x8100 | 0x88a8 | 0x9100)
+}
 
 fn ip_by_version(payload: &[u8]) -> u16 {
     match payload.first().map(|b| b >> 4) {
@@ -32,6 +35,7 @@ fn af_to_ethertype(af: u32) -> u16 {
     }
 }
 
+#[inline]
 pub fn strip_link(linktype: u32, d: &[u8]) -> Result<Link<'_>, Skip> {
     let short = Skip::Malformed("link header cut off");
     match linktype {
@@ -43,7 +47,7 @@ pub fn strip_link(linktype: u32, d: &[u8]) -> Result<Link<'_>, Skip> {
             let mut off = 14;
             let mut vlan = [NO_VLAN; 2];
             let mut tags = 0;
-            while VLAN_TPIDS.contains(&et) {
+            while is_vlan_tpid(et) {
                 if d.len() < off + 4 {
                     return Err(short);
                 }

@@ -296,7 +296,11 @@ mod tests {
             let raw = stream(pad);
             for size in [1, 13, 512, 1023, 1024, 1025, 1460, raw.len()] {
                 let (confident, hopeless) = probe(&raw, size);
-                assert_eq!((confident, hopeless), (found, !found), "pad {pad}, size {size}");
+                assert_eq!(
+                    (confident, hopeless),
+                    (found, !found),
+                    "pad {pad}, size {size}"
+                );
             }
         }
         let junk = vec![0x55u8; 8192];

@@ -134,8 +134,9 @@ enum Step<'b> {
 
 impl<S: ExtractSink> Extractor<S> {
     /// Feeds one step to a direction's detector and routes the output; a decision is passed on
-    /// to the other direction.
-    fn feed(&mut self, conn: &ConnInfo, dir: Dir, prov: &Prov, step: Step<'_>) {
+    /// to the other direction. Returns whether more data of the direction is wanted (its
+    /// connection is selected and detection has not given up).
+    fn feed(&mut self, conn: &ConnInfo, dir: Dir, prov: &Prov, step: Step<'_>) -> bool {
         let Extractor {
             conns,
             files,
@@ -144,7 +145,7 @@ impl<S: ExtractSink> Extractor<S> {
             ..
         } = self;
         let Some(dets) = conns.get_mut(&conn.id) else {
-            return;
+            return false;
         };
         let i = dir.index();
         let run =
@@ -159,7 +160,7 @@ impl<S: ExtractSink> Extractor<S> {
                 route(stats, files, out, conn, dir, pv, p, f)
             };
             run(&mut dets[i], &mut emit);
-            return;
+            return !dets[i].given_up();
         }
         // Still probing: what a decision releases (held items of both directions) is put back
         // in capture order before it goes out.
@@ -190,10 +191,12 @@ impl<S: ExtractSink> Extractor<S> {
                 *stats.streams.entry(p).or_default() += 1;
             }
         }
+        let wanted = !dets[i].given_up();
         released.sort_by_key(|(pv, ..)| (pv.file, pv.pkt));
         for (pv, d, p, item) in &released {
             route(stats, files, out, conn, *d, pv, *p, item.as_found());
         }
+        wanted
     }
 }
 
@@ -237,20 +240,12 @@ impl<S: ExtractSink> Sink for Extractor<S> {
         offset: u64,
         bytes: &[u8],
     ) -> bool {
-        let wanted = |x: &Self| {
-            x.conns
-                .get(&conn.id)
-                .is_some_and(|d| !d[dir.index()].given_up())
-        };
-        if !wanted(self) {
-            return false;
-        }
         let prov = self.prov(ctx);
-        self.feed(conn, dir, &prov, Step::Data(offset, bytes));
-        if conn.transport == Proto::Udp {
-            self.feed(conn, dir, &prov, Step::End);
+        let wanted = self.feed(conn, dir, &prov, Step::Data(offset, bytes));
+        if conn.transport == Proto::Udp && wanted {
+            return self.feed(conn, dir, &prov, Step::End);
         }
-        wanted(self)
+        wanted
     }
 
     fn event(&mut self, ctx: &Ctx<'_>, ev: StreamEvent<'_>) {

@@ -200,11 +200,31 @@ impl Decoded {
 
     fn consume(&mut self, n: usize) {
         self.buf.drain(..n);
+        self.advance(n);
+    }
+
+    fn advance(&mut self, n: usize) {
         self.start += n as u64;
         let i = self.marks.partition_point(|m| m.0 <= self.start);
         if i > 1 {
             self.marks.drain(..i - 1);
         }
+    }
+
+    /// With nothing pending: `len` bytes at `raw`, decoded as they are, are framed where they
+    /// lie. Records where they come from, as [`Decoded::push`] does.
+    fn begin_in_place(&mut self, raw: u64, len: usize) {
+        debug_assert!(self.buf.is_empty());
+        if self.marks.is_empty() || raw != self.next_raw {
+            self.marks.push((self.end(), raw));
+        }
+        self.next_raw = raw + len as u64;
+    }
+
+    /// The first `used` bytes framed in place were consumed; `rest` is kept for later.
+    fn end_in_place(&mut self, used: usize, rest: &[u8]) {
+        self.advance(used);
+        self.buf.extend_from_slice(rest);
     }
 }
 
@@ -718,6 +738,18 @@ impl SelState {
     /// Contiguous raw bytes at `offset`: Telnet removal, then framing.
     fn feed(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
         self.fed += bytes.len() as u64;
+        if self.tn.st == Tn::Data
+            && self.dec.buf.is_empty()
+            && memchr::memchr(0xFF, bytes).is_none()
+        {
+            // Nothing pending and no Telnet in the chunk: framed where it lies, and only what
+            // waits for more bytes is copied.
+            self.raw_pos = offset + bytes.len() as u64;
+            self.dec.begin_in_place(offset, bytes.len());
+            let used = self.scan(bytes, None, emit);
+            self.dec.end_in_place(used, &bytes[used..]);
+            return;
+        }
         // One allocation for the chunk rather than a doubling series (Telnet only shrinks it).
         self.dec.buf.reserve(bytes.len());
         telnet(&mut self.tn, &mut self.dec, bytes, offset);

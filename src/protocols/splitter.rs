@@ -41,6 +41,8 @@ pub struct Splitter<F: Framing> {
     probe: Option<usize>,
     /// Bytes fed so far.
     seen: u64,
+    /// Probing: a checkpoint found the stream hopeless.
+    gave_up: bool,
     _f: PhantomData<F>,
 }
 
@@ -58,6 +60,7 @@ impl<F: Framing> Default for Splitter<F> {
             frames: 0,
             probe: None,
             seen: 0,
+            gave_up: false,
             _f: PhantomData,
         }
     }
@@ -164,19 +167,16 @@ impl<F: Framing> StreamState for Splitter<F> {
     }
 
     /// While probing, the data is cut at the checkpoints of [`StreamState::hopeless`], so the
-    /// decision is taken at the same stream position however the stream is segmented, and
-    /// the rest of a chunk is not scanned once it is taken.
+    /// verdict is taken at the same stream position however the stream is segmented.
     fn data(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
         let (mut offset, mut bytes) = (offset, bytes);
-        while let Some(n) = self.probe_cut(bytes.len()) {
+        while !bytes.is_empty() {
+            let n = self.probe_cut(bytes.len()).unwrap_or(bytes.len());
             self.feed(offset, &bytes[..n], emit);
-            if self.hopeless() {
-                return;
-            }
+            self.checkpoint();
             offset += n as u64;
             bytes = &bytes[n..];
         }
-        self.feed(offset, bytes, emit);
     }
 
     fn gap(&mut self, offset: u64, len: u64, emit: &mut dyn FnMut(Found<'_>)) {
@@ -196,7 +196,7 @@ impl<F: Framing> StreamState for Splitter<F> {
 
     /// Two frames back to back, or a whole datagram/stream made only of valid frames.
     fn confident(&self) -> bool {
-        self.best_run >= 2 || self.clean_units >= 1
+        !self.hopeless() && (self.best_run >= 2 || self.clean_units >= 1)
     }
 
     fn probe_limit(&mut self, limit: Option<usize>) {
@@ -207,15 +207,9 @@ impl<F: Framing> StreamState for Splitter<F> {
     /// frame in the first [`LONG_LOOK`] (each capped by the probe window): the protocols framed
     /// here send small frames back to back from the start, and a stream picked up in the middle
     /// shows a frame start within the tail of one frame. (Zeek's protocol detection likewise
-    /// looks at the first 1,024 bytes of a direction.)
+    /// looks at the first 1,024 bytes of a direction.) Taken at those positions exactly.
     fn hopeless(&self) -> bool {
-        self.probe.is_some_and(|w| {
-            let w = w as u64;
-            let in_progress = self.buf.len() >= F::SYNC_LEN;
-            self.frames == 0
-                && (self.seen >= w.min(LONG_LOOK)
-                    || (self.seen >= w.min(QUICK_LOOK) && !in_progress))
-        })
+        self.probe.is_some() && self.gave_up
     }
 }
 
@@ -224,15 +218,25 @@ const QUICK_LOOK: u64 = 1024;
 const LONG_LOOK: u64 = 4096;
 
 impl<F: Framing> Splitter<F> {
-    /// While probing: how many of the next `len` bytes come before the next checkpoint, when
-    /// one falls inside them.
+    /// While probing: how many of the next `len` bytes lead up to the next checkpoint, when
+    /// one is among them.
     fn probe_cut(&self, len: usize) -> Option<usize> {
         let w = self.probe? as u64;
         [QUICK_LOOK, LONG_LOOK]
             .into_iter()
             .map(|c| c.min(w))
-            .find(|&c| c > self.seen && c < self.seen + len as u64)
+            .find(|&c| c > self.seen && c <= self.seen + len as u64)
             .map(|c| (c - self.seen) as usize)
+    }
+
+    /// At a probing checkpoint: the verdict of [`StreamState::hopeless`].
+    fn checkpoint(&mut self) {
+        let Some(w) = self.probe else { return };
+        let (quick, long) = (QUICK_LOOK.min(w as u64), LONG_LOOK.min(w as u64));
+        let in_progress = self.buf.len() >= F::SYNC_LEN;
+        if self.frames == 0 && ((self.seen == quick && !in_progress) || self.seen == long) {
+            self.gave_up = true;
+        }
     }
 
     fn feed(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {

@@ -777,14 +777,22 @@ impl StreamState for SelState {
         // at a fixed stream position, so the decision does not depend on segmentation.
         let first = if self.probing && self.fed < PROBE_BYTES {
             bytes.len().min((PROBE_BYTES - self.fed) as usize)
+        } else if self.probing && self.hopeless() {
+            0
         } else {
             bytes.len()
         };
         if first > 0 {
             self.feed(offset, &bytes[..first], emit);
         }
-        if first < bytes.len() && !self.hopeless() {
-            self.feed(offset + first as u64, &bytes[first..], emit);
+        if first < bytes.len() {
+            if self.probing && self.hopeless() {
+                // A hopeless probe reads no further (the detector drops it).
+                self.fed += (bytes.len() - first) as u64;
+                self.raw_pos = offset + bytes.len() as u64;
+            } else {
+                self.feed(offset + first as u64, &bytes[first..], emit);
+            }
         }
     }
 

@@ -167,10 +167,14 @@ impl<F: Framing> StreamState for Splitter<F> {
     }
 
     /// While probing, the data is cut at the checkpoints of [`StreamState::hopeless`], so the
-    /// verdict is taken at the same stream position however the stream is segmented.
+    /// verdict is taken at the same stream position however the stream is segmented; once it
+    /// is given, nothing more is framed.
     fn data(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
         let (mut offset, mut bytes) = (offset, bytes);
         while !bytes.is_empty() {
+            if self.hopeless() {
+                return self.skip_unread(offset, bytes.len() as u64, emit);
+            }
             let n = self.probe_cut(bytes.len()).unwrap_or(bytes.len());
             self.feed(offset, &bytes[..n], emit);
             self.checkpoint();
@@ -237,6 +241,20 @@ impl<F: Framing> Splitter<F> {
         if self.frames == 0 && ((self.seen == quick && !in_progress) || self.seen == long) {
             self.gave_up = true;
         }
+    }
+
+    /// A hopeless probe reads no further (the detector drops it): what is pending and the
+    /// `len` bytes at `offset` join one skipped run, reported at the next gap or at the end
+    /// like any other, so the output still accounts for every byte.
+    fn skip_unread(&mut self, offset: u64, len: u64, emit: &mut dyn FnMut(Found<'_>)) {
+        let end = self.pos + self.buf.len() as u64;
+        if offset != end {
+            self.gap(end, offset.saturating_sub(end), emit);
+        }
+        self.seen += len;
+        self.bad(self.pos, "not examined: detection gave up on the stream");
+        self.buf.clear();
+        self.pos = offset + len;
     }
 
     fn feed(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {

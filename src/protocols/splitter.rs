@@ -12,11 +12,12 @@ pub trait Framing: Send + 'static {
     const PROTOCOL: Protocol;
     /// Largest possible frame (bounds the buffer).
     const MAX_FRAME: usize;
-    /// Length of the sync pattern: a tail this long minus one may be the start of a frame.
+    /// Length of the sync pattern.
     const SYNC_LEN: usize;
     /// A frame at the start of `buf`: its length and a label of its kind.
     fn parse(buf: &[u8]) -> Parsed<(usize, Label)>;
-    /// Index of the next position at or after `from` where a frame could start.
+    /// Index of the next position at or after `from` where a frame could start, including a
+    /// sync pattern cut by the end of `buf` (it may continue in the next chunk).
     fn find_sync(buf: &[u8], from: usize) -> Option<usize>;
     /// Stricter checks of a frame start used while probing (false while the bytes present
     /// already rule it out; true when they cannot tell yet).
@@ -128,14 +129,9 @@ impl<F: Framing> Splitter<F> {
                 }
                 Parsed::Bad(reason) => {
                     self.bad(base + i as u64, reason);
-                    match F::find_sync(data, i + 1) {
-                        Some(j) => i = j,
-                        None => {
-                            // Keep a tail that may be the beginning of a sync pattern.
-                            let keep = (F::SYNC_LEN - 1).min(data.len() - i - 1);
-                            return data.len() - keep;
-                        }
-                    }
+                    // Nothing to keep when no frame can start (find_sync reports a sync
+                    // pattern cut by the end), so the next chunk is framed in place.
+                    i = F::find_sync(data, i + 1).unwrap_or(data.len());
                 }
             }
         }

@@ -732,9 +732,7 @@ impl SelState {
         self.after_cr = false;
         self.text_ok = 0;
     }
-}
 
-impl SelState {
     /// Contiguous raw bytes at `offset`: Telnet removal, then framing.
     fn feed(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
         self.fed += bytes.len() as u64;

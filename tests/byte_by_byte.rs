@@ -8,6 +8,7 @@
 //! with a CRC), they are also checked against the test's own scan.
 
 mod common;
+use common::Rng;
 
 use common::solaredge::{se_crc, se_frame, solaredge_data, verified_frames};
 use sekit::capture::Input;
@@ -49,22 +50,6 @@ fn merged(steps: &[Step]) -> Vec<Step> {
         out.push(s.clone());
     }
     out
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next() % (hi - lo + 1) as u64) as usize
-    }
 }
 
 /// Feeds `steps` to a fresh state of `p`, each contiguous run cut by `chunk` (given the bytes

@@ -8,6 +8,7 @@
 //! the write that completes a frame to its line on stdout is measured and printed.
 
 mod common;
+use common::Rng;
 
 use common::solaredge::{se_frame, verified_frames, MAGIC};
 
@@ -25,22 +26,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 // ---------------------------------------------------------------------------------------------
 // SolarEdge frames (shared/specs/solaredge.md §1–2), built independently of the crate.
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next() % (hi - lo + 1) as u64) as usize
-    }
-}
 
 fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()

@@ -9,6 +9,7 @@
 //! from seextract's output.
 
 mod common;
+use common::{unhex, Rng};
 
 use common::solaredge::{se_crc, se_fields_crc, se_frame, solaredge_data, verified_frames, MAGIC};
 
@@ -97,12 +98,6 @@ fn scan(b: &[u8]) -> (Ranges, Ranges) {
 // ---------------------------------------------------------------------------------------------
 // Fixtures, randomness, test data.
 
-fn hex_bytes(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|t| u8::from_str_radix(t, 16).expect("hex byte"))
-        .collect()
-}
-
 fn to_hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -125,27 +120,6 @@ fn rs485_dump() -> Vec<u8> {
         }
     }
     out
-}
-
-/// xorshift64 with a fixed seed: reproducible pseudo-random cuts and bytes.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next() % (hi - lo + 1) as u64) as usize
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
 }
 
 /// A 0x0500 payload of `len` random bytes with the magic written at its start, its end and
@@ -526,7 +500,7 @@ fn own_crc_matches_spec_and_real_frames() {
     assert_eq!(se_crc(b"123456789"), 0x5b3a);
     // solaredge.md §2 worked example.
     assert_eq!(
-        se_crc(&hex_bytes("00 06 7e 1a 08 23 ff ff ff fe 03 9a")),
+        se_crc(&unhex("00 06 7e 1a 08 23 ff ff ff fe 03 9a")),
         0x37f4
     );
     let real = verified_frames();
@@ -624,7 +598,7 @@ fn c37_cmd(idcode: u16, soc: u32, cmd: u16) -> Vec<u8> {
 fn raw_needs_proto_when_two_protocols_are_present() {
     assert_eq!(c37_crc(b"123456789"), 0x29b1);
     // IEEE C37.118.2-2011 Annex D.3 command frame.
-    let d3 = hex_bytes("aa 41 00 12 1e 36 44 85 60 30 0f 0b bf d0 00 02 ce 00");
+    let d3 = unhex("aa 41 00 12 1e 36 44 85 60 30 0f 0b bf d0 00 02 ce 00");
     assert_eq!(c37_crc(&d3[..16]), 0xce00);
     let se = tcp_conversation(ep("10.1.1.10", 40000), ep("10.1.1.1", 22222), 0x3333, false);
     let cmds = [c37_cmd(7, 1_700_000_000, 2), c37_cmd(7, 1_700_000_001, 5)];

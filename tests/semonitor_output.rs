@@ -7,6 +7,7 @@
 //! spec's worked decodes, or are written by hand (dates from `date -u -d @T`, Python's `repr`).
 
 mod common;
+use common::{unhex, Rng};
 
 use common::solaredge::solaredge_data;
 use sekit::output::Semonitor;
@@ -20,18 +21,12 @@ fn read(name: &str) -> String {
     std::fs::read_to_string(solaredge_data(name)).expect("fixture")
 }
 
-fn hex_bytes(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .map(|t| u8::from_str_radix(t, 16).expect("hex"))
-        .collect()
-}
-
 /// The bytes of a `.hex` fixture ('#' lines are comments).
 fn hex_file(name: &str) -> Vec<u8> {
     read(name)
         .lines()
         .filter(|l| !l.starts_with('#'))
-        .flat_map(hex_bytes)
+        .flat_map(unhex)
         .collect()
 }
 
@@ -159,11 +154,11 @@ fn issue4_inverter_matches_printed_decode() {
     let datas = tagged("RECDATA");
     let mut payload = Vec::new();
     for (h, d) in hdrs.iter().zip(&datas) {
-        payload.extend(hex_bytes(h));
-        payload.extend(hex_bytes(d));
+        payload.extend(unhex(h));
+        payload.extend(unhex(d));
     }
     // RAW: further 0x0080 records of 8 + 13 bytes; the excerpt ends inside the next header.
-    let raw = hex_bytes(tagged("RAW")[0]);
+    let raw = unhex(tagged("RAW")[0]);
     let complete = raw.len() / 21 * 21;
     payload.extend_from_slice(&raw[..complete]);
 
@@ -389,7 +384,7 @@ fn meter_body(leaf: &Value) -> Vec<u8> {
     ] {
         b.extend(u(total).to_le_bytes());
         b.extend((u(zero) as u16).to_le_bytes());
-        b.extend(hex_bytes(leaf[flag].as_str().unwrap()));
+        b.extend(unhex(leaf[flag].as_str().unwrap()));
     }
     for k in ["Interval", "E2X", "EfromX"] {
         b.extend(u(k).to_le_bytes());
@@ -430,7 +425,7 @@ fn issue111_unknown_devices() {
         let mut body = (leaf["dateTime"].as_u64().unwrap() as u32)
             .to_le_bytes()
             .to_vec();
-        body.extend(hex_bytes(
+        body.extend(unhex(
             &leaf["Undeciphered_data"]
                 .as_str()
                 .unwrap()
@@ -476,8 +471,8 @@ fn issue146_battery() {
     b.extend(f("AlwaysZero_40_float"));
     b.extend(u("TotalEnergyOut"));
     b.extend(f("AlwaysZero_48_float"));
-    b.extend(hex_bytes(get("HexConst_52").trim_matches('"')));
-    b.extend(hex_bytes(get("HexConst_56").trim_matches('"')));
+    b.extend(unhex(get("HexConst_52").trim_matches('"')));
+    b.extend(unhex(get("HexConst_56").trim_matches('"')));
     b.extend(f("Temp"));
     b.extend(
         get("BattChargingStatus")
@@ -490,7 +485,7 @@ fn issue146_battery() {
     for k in ["Interval", "EIn", "EOut"] {
         b.extend(u(k));
     }
-    b.extend(hex_bytes(get("Undeciphered_data").trim_matches('"')));
+    b.extend(unhex(get("Undeciphered_data").trim_matches('"')));
     assert_eq!(b.len().to_string(), get("devLen"));
 
     // US/Pacific, as the poster's machine.
@@ -683,20 +678,6 @@ fn deviations_from_semonitor() {
     let got = sm.line(&rec(0x0010, 7, &inv)).unwrap();
     assert!(got.contains(r#""Eac": null, "Eday": null"#), "{got}");
     assert!(got.contains(r#""Temp": null"#));
-}
-
-/// xorshift64*, deterministic.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
 }
 
 #[test]

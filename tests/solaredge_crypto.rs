@@ -6,6 +6,7 @@
 //! increment, and frames built by the tests' own SolarEdge frame builder.
 
 mod common;
+use common::{unhex, Rng};
 
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use common::solaredge::{se_frame, solaredge_data};
@@ -16,15 +17,6 @@ use sekit::protocols::solaredge::crypto::{
 use sekit::protocols::solaredge::frame::parse_frame;
 use sekit::protocols::Parsed;
 
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    assert!(s.len().is_multiple_of(2), "odd hex");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
 fn key16(v: &[u8]) -> Key {
     v.try_into().expect("16 bytes")
 }
@@ -32,7 +24,7 @@ fn key16(v: &[u8]) -> Key {
 /// The key file's bytes, decoded here (not with `parse_key`).
 fn key_file_bytes() -> Key {
     let text = std::fs::read_to_string(solaredge_data("7f104920.key")).expect("key file");
-    key16(&hex(text.trim()))
+    key16(&unhex(text.trim()))
 }
 
 // solaredge.md §5, "Synthetic test vector".
@@ -64,23 +56,23 @@ fn spec_vector_from_key_file_to_inner_frame() {
     let file = std::fs::read(solaredge_data("7f104920.key")).unwrap();
     assert_eq!(file.len(), 32, "key file: 32 hex characters, no newline");
     let key = parse_key(&file).unwrap();
-    assert_eq!(key.to_vec(), hex(SPEC_KEY));
+    assert_eq!(key.to_vec(), unhex(SPEC_KEY));
 
     // The 0503 frame of the spec, checked against the tests' frame builder, then its payload.
-    let f0503 = hex(&format!("{SPEC_0503_HEAD}{SPEC_P}{SPEC_0503_CRC}"));
+    let f0503 = unhex(&format!("{SPEC_0503_HEAD}{SPEC_P}{SPEC_0503_CRC}"));
     assert_eq!(
         f0503,
-        se_frame(0x0001, 0x7e1a0823, 0xfffffffe, 0x0503, &hex(SPEC_P))
+        se_frame(0x0001, 0x7e1a0823, 0xfffffffe, 0x0503, &unhex(SPEC_P))
     );
     let p = frame_payload(&f0503);
     assert_eq!(p.len(), 34);
     let session = session_key(&key, &p).unwrap();
-    assert_eq!(session.to_vec(), hex(SPEC_SESSION));
+    assert_eq!(session.to_vec(), unhex(SPEC_SESSION));
     // The spec's intermediate value: AES(key, P[0..16]) = session XOR P[16..32].
     let aes_p0: Vec<u8> = session.iter().zip(&p[16..32]).map(|(a, b)| a ^ b).collect();
-    assert_eq!(aes_p0, hex(SPEC_AES_P0));
+    assert_eq!(aes_p0, unhex(SPEC_AES_P0));
 
-    let f003d = hex(SPEC_003D);
+    let f003d = unhex(SPEC_003D);
     let payload = frame_payload(&f003d);
     assert_eq!(payload.len(), 0x2c);
     assert_eq!(
@@ -93,7 +85,7 @@ fn spec_vector_from_key_file_to_inner_frame() {
         Decrypted {
             inner_seq: 0x1234,
             mask: [0xde, 0xad, 0xbe, 0xef],
-            frame: hex(SPEC_INNER),
+            frame: unhex(SPEC_INNER),
         }
     );
     // The inner frame is the real JB #19 frame (as built by the tests' builder).
@@ -105,7 +97,7 @@ fn spec_vector_from_key_file_to_inner_frame() {
         iv,
         0x1234,
         [0xde, 0xad, 0xbe, 0xef],
-        &hex(SPEC_INNER),
+        &unhex(SPEC_INNER),
     );
     assert_eq!(enc, payload);
 }
@@ -141,17 +133,19 @@ fn keystream(key: &Key, iv: [u8; 16], len: usize) -> Vec<u8> {
 #[test]
 fn aes_block_is_fips197() {
     // FIPS-197 Appendix C.1 (AES-128).
-    let k = key16(&hex("000102030405060708090a0b0c0d0e0f"));
-    let pt: [u8; 16] = hex("00112233445566778899aabbccddeeff").try_into().unwrap();
+    let k = key16(&unhex("000102030405060708090a0b0c0d0e0f"));
+    let pt: [u8; 16] = unhex("00112233445566778899aabbccddeeff")
+        .try_into()
+        .unwrap();
     assert_eq!(
         aes_block(&k, pt).to_vec(),
-        hex("69c4e0d86a7b0430d8cdb78070b4c55a")
+        unhex("69c4e0d86a7b0430d8cdb78070b4c55a")
     );
 }
 
 #[test]
 fn ctr_counter_carry_and_wrap() {
-    let session = key16(&hex(SPEC_SESSION));
+    let session = key16(&unhex(SPEC_SESSION));
     // An inner frame of 40 payload bytes: 16 + 2 + 4 + 62 = 84 bytes, 4.25 blocks after the IV.
     let body: Vec<u8> = (0u8..40).map(|i| i.wrapping_mul(37)).collect();
     let inner = se_frame(0x0102, 0x7f104920, 0xfffffffe, 0x0500, &body);
@@ -162,7 +156,7 @@ fn ctr_counter_carry_and_wrap() {
         "fffffffffffffffffffffffffffffffe", // wraps to zero after two blocks
         "ffffffffffffffffffffffffffffffff",
     ] {
-        let iv: [u8; 16] = hex(iv_hex).try_into().unwrap();
+        let iv: [u8; 16] = unhex(iv_hex).try_into().unwrap();
         let mut plain = 0x4321u16.to_le_bytes().to_vec();
         plain.extend(mask);
         plain.extend(inner.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
@@ -353,7 +347,7 @@ fn key_recovery_several_inverters_and_setapp_zero() {
         feed(&mut d, &[b[k].0.clone(), a[k].1.clone()]);
         feed(&mut d, &[b[k].1.clone()]);
     }
-    let other_key = key16(&hex("04030201 08070605 00000000 ffffffff"));
+    let other_key = key16(&unhex("04030201 08070605 00000000 ffffffff"));
     assert_eq!(
         d.keys(),
         vec![(other_inv, other_key), (INV, key_file_bytes())]
@@ -368,8 +362,8 @@ fn key_recovery_several_inverters_and_setapp_zero() {
 #[test]
 fn wrong_keys_and_corrupt_payloads_are_errors() {
     let key = key_file_bytes();
-    let payload = frame_payload(&hex(SPEC_003D));
-    let p0503 = hex(SPEC_P);
+    let payload = frame_payload(&unhex(SPEC_003D));
+    let p0503 = unhex(SPEC_P);
     // Wrong inverter key → wrong session key → no magic.
     let mut wrong = key;
     wrong[15] ^= 0x80;
@@ -409,7 +403,7 @@ fn wrong_keys_and_corrupt_payloads_are_errors() {
 
 #[test]
 fn truncated_and_trailing_inner_frames() {
-    let session = key16(&hex(SPEC_SESSION));
+    let session = key16(&unhex(SPEC_SESSION));
     let iv = [7u8; 16];
     let mask = [1, 2, 3, 4];
     let inner = se_frame(9, INV, 0xfffffffe, 0x0500, b"0123456789abcdef");
@@ -446,8 +440,8 @@ fn short_payloads() {
             "0503 of {n} bytes"
         );
     }
-    let payload = frame_payload(&hex(SPEC_003D));
-    let session = session_key(&key, &hex(SPEC_P)).unwrap();
+    let payload = frame_payload(&unhex(SPEC_003D));
+    let session = session_key(&key, &unhex(SPEC_P)).unwrap();
     for n in 0..payload.len() {
         let r = decrypt_003d(&session, &payload[..n]);
         assert!(r.is_err(), "003d of {n} bytes");
@@ -463,24 +457,10 @@ fn short_payloads() {
     assert_eq!(e, "0x0503 payload too short: 5 bytes, need at least 32");
 }
 
-/// xorshift64*: deterministic pseudo-random bytes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 #[test]
 fn random_bytes_never_panic_nor_decrypt() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let session = key16(&hex(SPEC_SESSION));
+    let session = key16(&unhex(SPEC_SESSION));
     let mut ok = 0;
     for i in 0..20_000 {
         let n = (rng.next() % 120) as usize;
@@ -507,7 +487,7 @@ fn random_bytes_never_panic_nor_decrypt() {
 
 #[test]
 fn state_line_format_and_round_trip() {
-    let p = hex(SPEC_P);
+    let p = unhex(SPEC_P);
     let line = state_line(INV, 1455000000.5, &p);
     // The line is one JSON object with exactly these members.
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();

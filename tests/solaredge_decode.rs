@@ -5,6 +5,7 @@
 //! from the bytes with Python's `struct` module (an independent decoder), as noted.
 
 mod common;
+use common::{unhex, Rng};
 
 use common::solaredge::{se_frame, solaredge_data, verified_frames};
 use sekit::protocols::solaredge::decode::{
@@ -16,15 +17,6 @@ use sekit::protocols::Parsed;
 // ----------------------------------------------------------------------------------------
 // Fixture readers
 // ----------------------------------------------------------------------------------------
-
-fn unhex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    assert!(s.len().is_multiple_of(2), "odd hex");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
 
 /// A `.hex` fixture: '#' comment lines, then hex byte lines.
 fn hex_file(name: &str) -> Vec<u8> {
@@ -786,18 +778,6 @@ fn every_prefix_of_the_fixtures() {
                 assert!(dev.raw.len() <= dev.body.len());
             }
         }
-    }
-}
-
-/// xorshift64*: a small deterministic generator for garbage.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 }
 

@@ -122,3 +122,13 @@ pub trait StreamState: Send {
         false
     }
 }
+
+/// Bytes from hex text in the protocol modules' unit tests; whitespace is ignored.
+#[cfg(test)]
+pub(crate) fn test_hex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}

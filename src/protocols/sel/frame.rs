@@ -342,12 +342,7 @@ pub fn cascii_checksum(line: &[u8]) -> Option<(u16, u16)> {
 pub(crate) mod tests {
     use super::*;
 
-    pub fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    pub(crate) use crate::protocols::test_hex as hex;
 
     /// Every vector of `fixtures/sel/synthetic/vectors.json` (the same bytes as the `*.bin`
     /// files there): name, hex.

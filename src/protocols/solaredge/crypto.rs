@@ -513,14 +513,7 @@ fn to_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::protocols::test_hex as hex;
 
     // solaredge.md §5, synthetic test vector (real 7f104920 key; the rest invented there).
     const KEY: &str = "e1992523f4ddbb47d5336f6f177e3278";

@@ -155,14 +155,7 @@ impl Framing for SeFraming {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::protocols::test_hex as hex;
 
     #[test]
     fn crc_check_value_and_worked_example() {

@@ -11,3 +11,4 @@ pub mod net;
 pub mod output;
 pub mod protocols;
 pub mod reassembly;
+pub mod util;

@@ -1,0 +1,6 @@
+//! Small helpers every layer shares: one hex codec ([`hex`]), one bounds-checked byte reader
+//! ([`bytes`]) and one calendar algorithm ([`date`]).
+
+pub mod bytes;
+pub mod date;
+pub mod hex;

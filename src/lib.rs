@@ -9,6 +9,7 @@ pub mod cli;
 pub mod engine;
 pub mod net;
 pub mod output;
+pub mod pipeline;
 pub mod protocols;
 pub mod reassembly;
 pub mod util;

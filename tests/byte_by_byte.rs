@@ -13,7 +13,7 @@ use common::Rng;
 use common::solaredge::{se_crc, se_frame, solaredge_data, verified_frames};
 use sekit::capture::Input;
 use sekit::engine::{run, RunConfig};
-use sekit::protocols::{Found, Protocol};
+use sekit::protocols::{c37118, sel, solaredge, Found, Protocol};
 use sekit::reassembly::{Ctx, Proto, Sink, StreamEvent};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -280,7 +280,7 @@ fn solaredge_stream() -> (Vec<u8>, (u64, u64)) {
 }
 
 fn check_solaredge(name: &str, steps: &[Step]) {
-    let got = consistent(Protocol::SolarEdge, name, steps);
+    let got = consistent(solaredge::PROTOCOL, name, steps);
     let (fr, runs) = oracle(steps, &se_valid);
     assert!(!fr.is_empty());
     assert_eq!(frames(&got), fr, "{name}: frames");
@@ -312,7 +312,7 @@ fn solaredge_rs485_dump() {
         steps.push(Step::Data(i as u64 * 60, c.to_vec()));
         steps.push(Step::End);
     }
-    consistent(Protocol::SolarEdge, "rs485 in 60-byte units", &steps);
+    consistent(solaredge::PROTOCOL, "rs485 in 60-byte units", &steps);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,7 +425,7 @@ fn c37118_sample_streams() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         for ((conn, dir), steps) in streams_of(path) {
             let what = format!("{name} conn {conn} dir {dir}");
-            let got = consistent(Protocol::C37118, &what, &steps);
+            let got = consistent(c37118::PROTOCOL, &what, &steps);
             let (fr, runs) = oracle(&steps, &c37_valid);
             assert_eq!(frames(&got), fr, "{what}: frames");
             assert_eq!(anomalies(&got), runs, "{what}: anomalies");
@@ -484,7 +484,7 @@ fn c37118_stream_with_garbage_and_bad_crc() {
         ("garbage", stream_steps(&s, &[])),
         ("garbage+gap", stream_steps(&s, &[gap])),
     ] {
-        let got = consistent(Protocol::C37118, name, &steps);
+        let got = consistent(c37118::PROTOCOL, name, &steps);
         let (fr, runs) = oracle(&steps, &c37_valid);
         assert_eq!(frames(&got), fr, "{name}: frames");
         assert_eq!(anomalies(&got), runs, "{name}: anomalies");
@@ -567,8 +567,8 @@ fn sel_stream(prompt: bool) -> (Vec<u8>, Vec<(u64, Vec<u8>)>) {
 
 /// Whole and byte by byte only (the random chunkings are in `sel_random_chunks`).
 fn sel_whole_vs_bytewise(name: &str, steps: &[Step]) -> Vec<Out> {
-    let whole = feed(Protocol::Sel, steps, &mut |left| left);
-    let bytewise = feed(Protocol::Sel, steps, &mut |_| 1);
+    let whole = feed(sel::PROTOCOL, steps, &mut |left| left);
+    let bytewise = feed(sel::PROTOCOL, steps, &mut |_| 1);
     assert_same(&whole, &bytewise, &format!("sel {name}: byte by byte"));
     whole
 }
@@ -610,9 +610,9 @@ fn sel_random_chunks() {
     // Splits `raw` after `first` bytes; the result must equal the whole-input result.
     let split_after = |raw: &[u8], first: usize| {
         let steps = vec![Step::Data(0, raw.to_vec()), Step::End];
-        let whole = feed(Protocol::Sel, &steps, &mut |left| left);
+        let whole = feed(sel::PROTOCOL, &steps, &mut |left| left);
         let mut once = true;
-        let split = feed(Protocol::Sel, &steps, &mut |left| {
+        let split = feed(sel::PROTOCOL, &steps, &mut |left| {
             if std::mem::take(&mut once) {
                 first
             } else {
@@ -637,11 +637,11 @@ fn sel_random_chunks() {
     assert!(wrong.is_empty(), "{wrong:#?}");
     for ((conn, dir), steps) in streams_of(sel_data("sel_synthetic_telnet_session.pcap")) {
         consistent(
-            Protocol::Sel,
+            sel::PROTOCOL,
             &format!("session conn {conn} dir {dir}"),
             &steps,
         );
     }
     let (s, _) = sel_stream(true);
-    consistent(Protocol::Sel, "relay", &stream_steps(&s, &[]));
+    consistent(sel::PROTOCOL, "relay", &stream_steps(&s, &[]));
 }

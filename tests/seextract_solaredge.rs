@@ -14,7 +14,7 @@ use common::{unhex, Rng};
 use common::solaredge::{se_crc, se_fields_crc, se_frame, solaredge_data, verified_frames, MAGIC};
 
 use common::{ep, merge, pcap_le, Ep, Link, Tcp, Udp, C2S, NS, S2C, T0};
-use sekit::protocols::{Found, Protocol};
+use sekit::protocols::{solaredge, Found};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -800,7 +800,7 @@ fn garbage_and_bad_crc_skipped_and_reported() {
     }
 
     // Library, whole stream at once.
-    let mut st = Protocol::SolarEdge.new_state();
+    let mut st = solaredge::PROTOCOL.new_state();
     let (mut frames, mut anomalies) = (Vec::new(), Vec::new());
     {
         let mut emit = |f: Found<'_>| match f {
@@ -939,7 +939,7 @@ fn rs485_expectation() -> (Vec<u8>, Ranges, Ranges) {
 fn rs485_dump_library_finds_the_valid_frame_and_reports_the_rest() {
     let (dump, frames, runs) = rs485_expectation();
     assert_eq!(runs, vec![(0, 0x44), (0x5a, 253 - 0x5a)]);
-    let mut st = Protocol::SolarEdge.new_state();
+    let mut st = solaredge::PROTOCOL.new_state();
     let (mut got_f, mut got_a) = (Vec::new(), Vec::new());
     {
         let mut emit = |f: Found<'_>| match f {
@@ -1030,7 +1030,7 @@ enum Op<'a> {
 type Reported = (Ranges, Vec<(u64, u64, &'static str)>);
 
 fn run_state(ops: &[Op<'_>]) -> Reported {
-    let mut st = Protocol::SolarEdge.new_state();
+    let mut st = solaredge::PROTOCOL.new_state();
     let (mut frames, mut anomalies) = (Vec::new(), Vec::new());
     let mut emit = |f: Found<'_>| match f {
         Found::Frame { offset, bytes, .. } => frames.push((offset, bytes.len() as u64)),

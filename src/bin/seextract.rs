@@ -2,13 +2,14 @@
 //! Lines records or, with --raw, the concatenated frame bytes of one protocol.
 
 use anyhow::{bail, Context, Result};
+use clap::builder::PossibleValuesParser;
 use clap::Parser;
 use sekit::capture::CaptureError;
 use sekit::cli;
 use sekit::engine::{run, FollowConfig, RunConfig};
 use sekit::output::ExtractWriter;
 use sekit::protocols::extract::{ExtractConfig, Extractor, Filter};
-use sekit::protocols::Protocol;
+use sekit::protocols::{registry, Protocol};
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
@@ -36,7 +37,7 @@ struct Args {
     #[arg(long)]
     raw: bool,
     /// Frame every selected stream as this protocol, without detection.
-    #[arg(long, value_name = "PROTO", value_parser = ["solaredge", "c37118", "sel"])]
+    #[arg(long, value_name = "PROTO", value_parser = PossibleValuesParser::new(registry::names()))]
     proto: Option<String>,
     /// Only connections with this host at either end (repeatable).
     #[arg(long, value_name = "IP")]
@@ -145,9 +146,8 @@ fn real_main() -> Result<i32> {
     }
     ex.out.flush().context("writing output")?;
     if !args.quiet {
-        let mut per: Vec<String> = Protocol::ALL
-            .iter()
-            .map(|p| format!("{} {}", ex.stats.frames.get(p).copied().unwrap_or(0), p))
+        let mut per: Vec<String> = Protocol::all()
+            .map(|p| format!("{} {}", ex.stats.frames.get(&p).copied().unwrap_or(0), p))
             .collect();
         per.retain(|s| !s.starts_with("0 "));
         eprintln!(

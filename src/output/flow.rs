@@ -1,28 +1,32 @@
 //! The `flow` record: one line per connection direction (TCP) or flow direction (UDP).
 
-use super::json_str;
+use super::jsonl::{json_str, FORMAT_VERSION};
+use crate::protocols::Protocol;
 use crate::reassembly::{ConnInfo, Dir, DirStats};
-use std::fmt::Write;
+use std::io::Write;
 
-/// Version of the record format; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 1;
-
-fn pairs(out: &mut String, v: &[(u64, u64)]) {
-    out.push('[');
+fn pairs(out: &mut Vec<u8>, v: &[(u64, u64)]) {
+    out.push(b'[');
     for (i, (a, b)) in v.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
         let _ = write!(out, "[{a},{b}]");
     }
-    out.push(']');
+    out.push(b']');
 }
 
-/// One `flow` record (without the newline). `sha256` is the hex digest of the delivered bytes,
-/// when computed.
-pub fn flow_record(info: &ConnInfo, dir: Dir, st: &DirStats, sha256: Option<&str>) -> String {
+/// Appends one `flow` record and its newline. `sha256` is the hex digest of the delivered
+/// bytes, when computed; `proto` the protocol found in the direction (seextract).
+pub fn flow_record(
+    o: &mut Vec<u8>,
+    info: &ConnInfo,
+    dir: Dir,
+    st: &DirStats,
+    sha256: Option<&str>,
+    proto: Option<Protocol>,
+) {
     let ep = info.endpoints(dir);
-    let mut o = String::with_capacity(384);
     let _ = write!(
         o,
         "{{\"v\":{FORMAT_VERSION},\"type\":\"flow\",\"conn\":{},\"transport\":\"{}\",\"src\":\"{}\",\"sport\":{},\"dst\":\"{}\",\"dport\":{},\"dir\":\"{}\",\"vlan\":",
@@ -36,7 +40,7 @@ pub fn flow_record(info: &ConnInfo, dir: Dir, st: &DirStats, sha256: Option<&str
     );
     let vlans = ep.vlan_ids();
     if vlans.is_empty() {
-        o.push_str("null");
+        o.extend_from_slice(b"null");
     } else {
         let _ = write!(
             o,
@@ -58,21 +62,24 @@ pub fn flow_record(info: &ConnInfo, dir: Dir, st: &DirStats, sha256: Option<&str
         st.bytes
     );
     match sha256 {
-        Some(h) => json_str(&mut o, h),
-        None => o.push_str("null"),
+        Some(h) => json_str(o, h),
+        None => o.extend_from_slice(b"null"),
     }
-    o.push_str(",\"gaps\":");
-    pairs(&mut o, &st.gaps);
-    o.push_str(",\"conflicts\":");
-    pairs(&mut o, &st.conflicts);
+    o.extend_from_slice(b",\"gaps\":");
+    pairs(o, &st.gaps);
+    o.extend_from_slice(b",\"conflicts\":");
+    pairs(o, &st.conflicts);
     let _ = write!(
         o,
-        ",\"retx_bytes\":{},\"keepalives\":{},\"midstream\":{},\"isn\":{},\"end\":\"{}\"}}",
+        ",\"retx_bytes\":{},\"keepalives\":{},\"midstream\":{},\"isn\":{},\"end\":\"{}\"",
         st.retx_bytes,
         st.keepalives,
         st.midstream,
         st.isn.map_or("null".to_string(), |i| i.to_string()),
         st.end.map_or("eof", |e| e.as_str())
     );
-    o
+    if let Some(p) = proto {
+        let _ = write!(o, ",\"proto\":\"{}\"", p.name());
+    }
+    o.extend_from_slice(b"}\n");
 }

@@ -89,7 +89,9 @@ fn write_records<W: Write>(
             continue;
         }
         let sha = digests.as_ref().map(|d| d[dir.index()].as_str());
-        writeln!(out, "{}", flow_record(conn, dir, st, sha))?;
+        let mut line = Vec::with_capacity(384);
+        flow_record(&mut line, conn, dir, st, sha, None);
+        out.write_all(&line)?;
     }
     Ok(())
 }

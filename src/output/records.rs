@@ -1,117 +1,59 @@
 //! `frame`, `anomaly` and `gap` records (docs/FORMAT.md) written by `seextract`, and its `--raw`
 //! mode (the concatenated frame bytes of one protocol, e.g. the `.rec` stream semonitor reads).
 
-use super::{flow_record, json_str, FORMAT_VERSION};
+use super::flow_record;
+use super::jsonl::{anomaly_record, frame_record};
 use crate::protocols::extract::{ExtractSink, Item};
-use crate::protocols::{Found, Protocol};
+use crate::protocols::{Envelope, Found, Protocol};
 use crate::reassembly::{ConnInfo, DirStats, Proto};
-use std::fmt::Write as _;
+use std::borrow::Cow;
 use std::io::{self, Write};
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Appends the lower-case hex of `bytes`.
-pub fn push_hex(out: &mut String, bytes: &[u8]) {
-    out.reserve(bytes.len() * 2);
-    for &b in bytes {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
+/// Where an item was found, as a record's envelope (offset and length are the item's).
+pub fn item_envelope<'a>(it: &'a Item<'_, '_>, offset: u64, len: u64) -> Envelope<'a> {
+    let ep = it.conn.endpoints(it.dir);
+    Envelope {
+        ts: Some(it.prov.ts),
+        file: Some(Cow::Borrowed(it.file)),
+        pkt: Some(it.prov.pkt),
+        conn: Some(it.conn.id),
+        transport: Some(it.conn.transport),
+        src: Some(ep.src_ip()),
+        sport: Some(ep.sport),
+        dst: Some(ep.dst_ip()),
+        dport: Some(ep.dport),
+        dir: Some(it.dir),
+        offset: Some(offset),
+        len: Some(len),
     }
 }
 
-/// The fields every record shares: where it comes from.
-fn envelope(o: &mut String, kind: &str, it: &Item<'_, '_>) {
-    let ep = it.conn.endpoints(it.dir);
-    let _ = write!(
-        o,
-        "{{\"v\":{FORMAT_VERSION},\"type\":\"{kind}\",\"proto\":\"{}\",\"ts\":{},\"file\":",
-        it.proto.name(),
-        it.prov.ts
-    );
-    json_str(o, it.file);
-    let _ = write!(
-        o,
-        ",\"pkt\":{},\"conn\":{},\"transport\":\"{}\",\"src\":\"{}\",\"sport\":{},\"dst\":\"{}\",\"dport\":{},\"dir\":\"{}\"",
-        it.prov.pkt,
-        it.conn.id,
-        it.conn.transport.as_str(),
-        ep.src_ip(),
-        ep.sport,
-        ep.dst_ip(),
-        ep.dport,
-        it.dir.as_str()
-    );
-}
-
-/// Appends one record (with its newline) for an item.
-pub fn item_record(o: &mut String, it: &Item<'_, '_>, gap: bool) {
+/// Appends one record (with its newline) for an item: a frame, an anomaly, or (`gap`) a gap.
+pub fn item_record(o: &mut Vec<u8>, it: &Item<'_, '_>, gap: bool) {
     match it.found {
         Found::Frame {
             offset,
             bytes,
             kind,
         } => {
-            envelope(o, "frame", it);
-            let _ = write!(
-                o,
-                ",\"kind\":\"{kind}\",\"offset\":{offset},\"len\":{},\"hex\":\"",
-                bytes.len()
-            );
-            push_hex(o, bytes);
-            o.push_str("\"}\n");
+            let env = item_envelope(it, offset, bytes.len() as u64);
+            frame_record(o, it.proto, &env, Some(&kind), bytes);
         }
         Found::Anomaly {
             offset,
             len,
             reason,
         } => {
-            envelope(o, if gap { "gap" } else { "anomaly" }, it);
-            let _ = write!(o, ",\"offset\":{offset},\"len\":{len}");
-            if !gap {
-                o.push_str(",\"reason\":");
-                json_str(o, reason);
-            }
-            o.push_str("}\n");
+            let env = item_envelope(it, offset, len);
+            anomaly_record(o, it.proto, &env, (!gap).then_some(reason));
         }
     }
-}
-
-/// A `frame` (with `bytes`) or `anomaly` (with `(len, reason)`) record of a raw byte stream:
-/// no packet or connection, only the file and the offset in it.
-pub fn item_record_raw(
-    out: &mut Vec<u8>,
-    proto: Protocol,
-    file: &str,
-    offset: u64,
-    bytes: Option<&[u8]>,
-    anomaly: Option<(u64, &str)>,
-) {
-    let mut o = String::with_capacity(128);
-    let kind = if bytes.is_some() { "frame" } else { "anomaly" };
-    let _ = write!(
-        o,
-        "{{\"v\":{FORMAT_VERSION},\"type\":\"{kind}\",\"proto\":\"{}\",\"file\":",
-        proto.name()
-    );
-    json_str(&mut o, file);
-    let _ = write!(o, ",\"offset\":{offset}");
-    if let Some(b) = bytes {
-        let _ = write!(o, ",\"len\":{},\"hex\":\"", b.len());
-        push_hex(&mut o, b);
-        o.push('"');
-    }
-    if let Some((len, reason)) = anomaly {
-        let _ = write!(o, ",\"len\":{len},\"reason\":");
-        json_str(&mut o, reason);
-    }
-    o.push_str("}\n");
-    out.extend_from_slice(o.as_bytes());
 }
 
 /// What `seextract` writes.
 pub enum ExtractOutput<W: Write> {
     /// JSON Lines records.
-    Records { out: W, buf: String },
+    Records { out: W, buf: Vec<u8> },
     /// Concatenated frame bytes of one protocol (`--raw`).
     Raw { out: W, proto: Option<Protocol> },
 }
@@ -129,7 +71,7 @@ impl<W: Write> ExtractWriter<W> {
         ExtractWriter {
             mode: ExtractOutput::Records {
                 out,
-                buf: String::with_capacity(1 << 16),
+                buf: Vec::with_capacity(1 << 16),
             },
             error: None,
             flush_each: false,
@@ -157,7 +99,7 @@ impl<W: Write> ExtractWriter<W> {
         }
         let r = match &mut self.mode {
             ExtractOutput::Records { out, buf } => {
-                let r = out.write_all(buf.as_bytes()).and_then(|_| out.flush());
+                let r = out.write_all(buf).and_then(|_| out.flush());
                 buf.clear();
                 r
             }
@@ -166,14 +108,14 @@ impl<W: Write> ExtractWriter<W> {
         r
     }
 
-    fn record(&mut self, f: impl FnOnce(&mut String)) {
+    fn record(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
         if self.error.is_some() {
             return;
         }
         if let ExtractOutput::Records { out, buf } = &mut self.mode {
             f(buf);
             if buf.len() >= 1 << 16 || self.flush_each {
-                let mut r = out.write_all(buf.as_bytes());
+                let mut r = out.write_all(buf);
                 if self.flush_each {
                     r = r.and_then(|_| out.flush());
                 }
@@ -240,13 +182,7 @@ impl<W: Write> ExtractSink for ExtractWriter<W> {
                 if conn.transport == Proto::Udp && stats[i].packets == 0 {
                     continue;
                 }
-                let mut line = flow_record(conn, dir, &stats[i], None);
-                if let Some(p) = protos[i] {
-                    line.pop();
-                    let _ = write!(line, ",\"proto\":\"{}\"}}", p.name());
-                }
-                buf.push_str(&line);
-                buf.push('\n');
+                flow_record(buf, conn, dir, &stats[i], None, protos[i]);
             }
         });
     }

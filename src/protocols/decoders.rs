@@ -1,7 +1,8 @@
-//! Decoders by protocol, behind one interface so `sedecode` can hold one per protocol for the
-//! whole input (state such as C37.118 configurations and SolarEdge session keys spans flows).
+//! Transitional: the frame context SolarEdge's session still takes, and an ordered JSON object
+//! for decoders that still write JSON text.
 
-use super::Protocol;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 
 /// Where a frame was seen: the fields of the record it came in, when it has them.
 #[derive(Clone, Copy, Debug, Default)]
@@ -12,33 +13,49 @@ pub struct FrameCtx {
     pub ts: Option<f64>,
 }
 
-/// Decodes frames of one protocol into JSON objects.
-pub trait FrameDecoder {
-    /// Appends the decoded form of `frame` (one complete frame) to `out` as a JSON object.
-    fn decode_json(&mut self, ctx: &FrameCtx, frame: &[u8], out: &mut Vec<u8>);
-}
+/// A JSON object's members in their order.
+#[derive(Debug)]
+pub struct JsonObject(pub Vec<(String, Box<RawValue>)>);
 
-impl FrameDecoder for super::c37118::decode::Decoder {
-    fn decode_json(&mut self, _ctx: &FrameCtx, frame: &[u8], out: &mut Vec<u8>) {
-        let d = self.decode(frame);
-        // Serialising owned numbers and strings into memory cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &d);
+impl JsonObject {
+    pub fn parse(text: &[u8]) -> JsonObject {
+        let map: Vec<(String, Box<RawValue>)> =
+            serde_json::from_slice::<OrderedMembers>(text).map_or_else(|_| Vec::new(), |m| m.0);
+        JsonObject(map)
     }
 }
 
-impl FrameDecoder for super::solaredge::session::Session {
-    fn decode_json(&mut self, ctx: &FrameCtx, frame: &[u8], out: &mut Vec<u8>) {
-        super::solaredge::session::Session::decode_json(self, ctx, frame, out)
+struct OrderedMembers(Vec<(String, Box<RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for OrderedMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OrderedMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::new();
+                while let Some(kv) = a.next_entry()? {
+                    v.push(kv);
+                }
+                Ok(OrderedMembers(v))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
-/// The decoder of a protocol with default settings (SolarEdge without keys), if it has one.
-pub fn decoder_for(p: Protocol) -> Option<Box<dyn FrameDecoder>> {
-    match p {
-        Protocol::C37118 => Some(Box::new(super::c37118::decode::Decoder::new())),
-        Protocol::SolarEdge => Some(Box::new(
-            super::solaredge::session::Session::new(Vec::new()),
-        )),
-        Protocol::Sel => None,
+impl Serialize for JsonObject {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
 }

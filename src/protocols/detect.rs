@@ -4,131 +4,21 @@
 //! released and it alone sees the rest of the stream. After `window` bytes without a winner the
 //! direction is given up (nothing is reported for it). A forced protocol skips detection.
 
-use super::c37118::state::C37State;
-use super::sel::state::SelState;
-use super::solaredge::state::SeState;
 use super::{Found, Label, Protocol, StreamState};
 
-/// An owned copy of a frame or anomaly (what a decision releases, before it is sorted into
-/// capture order).
-#[derive(Clone, Debug)]
-pub enum HeldItem {
-    Frame {
-        offset: u64,
-        bytes: Vec<u8>,
-        kind: Label,
-    },
-    Anomaly {
-        offset: u64,
-        len: u64,
-        reason: &'static str,
-    },
+/// Found items kept for later (what a probe holds back until detection decides, what a
+/// decision releases before it is put in capture order), each with the caller's context `C`;
+/// frames' bytes sit one after the other in one buffer (not one allocation per frame).
+pub struct Held<C> {
+    items: Vec<(C, Kept)>,
+    data: Vec<u8>,
 }
 
-impl HeldItem {
-    pub fn from_found(f: &Found<'_>) -> HeldItem {
-        match *f {
-            Found::Frame {
-                offset,
-                bytes,
-                kind,
-            } => HeldItem::Frame {
-                offset,
-                bytes: bytes.to_vec(),
-                kind,
-            },
-            Found::Anomaly {
-                offset,
-                len,
-                reason,
-            } => HeldItem::Anomaly {
-                offset,
-                len,
-                reason,
-            },
-        }
-    }
-
-    pub fn as_found(&self) -> Found<'_> {
-        match self {
-            HeldItem::Frame {
-                offset,
-                bytes,
-                kind,
-            } => Found::Frame {
-                offset: *offset,
-                bytes,
-                kind: *kind,
-            },
-            HeldItem::Anomaly {
-                offset,
-                len,
-                reason,
-            } => Found::Anomaly {
-                offset: *offset,
-                len: *len,
-                reason,
-            },
-        }
-    }
-}
-
-/// One operation on a stream state (data, gap or end), with the state's emitter.
-type StepFn<'a> = dyn FnMut(&mut dyn StreamState, &mut dyn FnMut(Found<'_>)) + 'a;
-
-/// A protocol's stream state held inline: a direction's probes live in one allocation.
-enum AnyState {
-    SolarEdge(SeState),
-    C37118(C37State),
-    Sel(SelState),
-}
-
-impl AnyState {
-    fn new(p: Protocol) -> AnyState {
-        match p {
-            Protocol::SolarEdge => AnyState::SolarEdge(SeState::default()),
-            Protocol::C37118 => AnyState::C37118(C37State::default()),
-            Protocol::Sel => AnyState::Sel(SelState::default()),
-        }
-    }
-
-    fn get(&self) -> &dyn StreamState {
-        match self {
-            AnyState::SolarEdge(s) => s,
-            AnyState::C37118(s) => s,
-            AnyState::Sel(s) => s,
-        }
-    }
-
-    fn get_mut(&mut self) -> &mut dyn StreamState {
-        match self {
-            AnyState::SolarEdge(s) => s,
-            AnyState::C37118(s) => s,
-            AnyState::Sel(s) => s,
-        }
-    }
-
-    fn boxed(self) -> Box<dyn StreamState> {
-        match self {
-            AnyState::SolarEdge(s) => Box::new(s),
-            AnyState::C37118(s) => Box::new(s),
-            AnyState::Sel(s) => Box::new(s),
-        }
-    }
-}
-
-struct Probe<C> {
-    state: AnyState,
-    /// What the probe found, in order; frames' bytes are in `held_data`, one after the other
-    /// (one buffer per probe rather than one allocation per frame).
-    held: Vec<(C, Kept)>,
-    held_data: Vec<u8>,
-}
-
-/// A held item; a frame's bytes are the next `len` bytes of the probe's `held_data`.
+/// A held item; a frame's bytes are `data[start..start + len]`.
 enum Kept {
     Frame {
         offset: u64,
+        start: usize,
         len: usize,
         kind: Label,
     },
@@ -137,6 +27,102 @@ enum Kept {
         len: u64,
         reason: &'static str,
     },
+}
+
+impl<C> Default for Held<C> {
+    fn default() -> Self {
+        Held {
+            items: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+}
+
+impl<C> Held<C> {
+    /// Keeps a copy of `found` with its context.
+    pub fn push(&mut self, ctx: C, found: &Found<'_>) {
+        let kept = match *found {
+            Found::Frame {
+                offset,
+                bytes,
+                kind,
+            } => {
+                let start = self.data.len();
+                self.data.extend_from_slice(bytes);
+                Kept::Frame {
+                    offset,
+                    start,
+                    len: bytes.len(),
+                    kind,
+                }
+            }
+            Found::Anomaly {
+                offset,
+                len,
+                reason,
+            } => Kept::Anomaly {
+                offset,
+                len,
+                reason,
+            },
+        };
+        self.items.push((ctx, kept));
+    }
+
+    /// Frames held.
+    pub fn frames(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|(_, k)| matches!(k, Kept::Frame { .. }))
+            .count()
+    }
+
+    /// Bytes of frames held.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Orders the items by a key of their context (stable: equal keys keep their order).
+    pub fn sort_by_key<K: Ord>(&mut self, mut key: impl FnMut(&C) -> K) {
+        self.items.sort_by_key(|(c, _)| key(c));
+    }
+
+    /// Every item in order, borrowed again as a [`Found`].
+    pub fn for_each(&self, mut f: impl FnMut(&C, Found<'_>)) {
+        for (ctx, k) in &self.items {
+            let found = match *k {
+                Kept::Frame {
+                    offset,
+                    start,
+                    len,
+                    kind,
+                } => Found::Frame {
+                    offset,
+                    bytes: &self.data[start..start + len],
+                    kind,
+                },
+                Kept::Anomaly {
+                    offset,
+                    len,
+                    reason,
+                } => Found::Anomaly {
+                    offset,
+                    len,
+                    reason,
+                },
+            };
+            f(ctx, found);
+        }
+    }
+}
+
+/// One operation on a stream state (data, gap or end), with the state's emitter.
+type StepFn<'a> = dyn FnMut(&mut dyn StreamState, &mut dyn FnMut(Found<'_>)) + 'a;
+
+struct Probe<C> {
+    state: Box<dyn StreamState>,
+    /// What the probe found, in order.
+    held: Held<C>,
 }
 
 enum Phase<C> {
@@ -166,12 +152,11 @@ impl<C: Clone> Detector<C> {
                 candidates
                     .iter()
                     .map(|p| {
-                        let mut state = AnyState::new(*p);
-                        state.get_mut().probe_limit(Some(window as usize));
+                        let mut state = p.new_state();
+                        state.probe_limit(Some(window as usize));
                         Probe {
                             state,
-                            held: Vec::new(),
-                            held_data: Vec::new(),
+                            held: Held::default(),
                         }
                     })
                     .collect(),
@@ -197,10 +182,9 @@ impl<C: Clone> Detector<C> {
         match &self.phase {
             Phase::Probing(probes) => probes
                 .iter()
-                .filter(|pr| pr.state.get().protocol() == p)
-                .flat_map(|pr| pr.held.iter())
-                .filter(|h| matches!(h.1, Kept::Frame { .. }))
-                .count(),
+                .filter(|pr| pr.state.protocol() == p)
+                .map(|pr| pr.held.frames())
+                .sum(),
             _ => 0,
         }
     }
@@ -223,33 +207,11 @@ impl<C: Clone> Detector<C> {
                 return;
             }
         };
-        match probes.into_iter().find(|pr| pr.state.get().protocol() == p) {
+        match probes.into_iter().find(|pr| pr.state.protocol() == p) {
             Some(mut pr) => {
-                let mut at = 0;
-                for (ctx, k) in &pr.held {
-                    let found = match *k {
-                        Kept::Frame { offset, len, kind } => {
-                            at += len;
-                            Found::Frame {
-                                offset,
-                                bytes: &pr.held_data[at - len..at],
-                                kind,
-                            }
-                        }
-                        Kept::Anomaly {
-                            offset,
-                            len,
-                            reason,
-                        } => Found::Anomaly {
-                            offset,
-                            len,
-                            reason,
-                        },
-                    };
-                    emit(ctx, p, found);
-                }
-                pr.state.get_mut().probe_limit(None);
-                self.phase = Phase::Decided(pr.state.boxed());
+                pr.held.for_each(|ctx, found| emit(ctx, p, found));
+                pr.state.probe_limit(None);
+                self.phase = Phase::Decided(pr.state);
             }
             None => self.phase = Phase::Decided(p.new_state()),
         }
@@ -271,38 +233,15 @@ impl<C: Clone> Detector<C> {
             Phase::Probing(probes) => {
                 let mut winner = None;
                 for pr in probes.iter_mut() {
-                    let (held, data) = (&mut pr.held, &mut pr.held_data);
-                    f(pr.state.get_mut(), &mut |found| {
-                        let kept = match found {
-                            Found::Frame {
-                                offset,
-                                bytes,
-                                kind,
-                            } => {
-                                data.extend_from_slice(bytes);
-                                Kept::Frame {
-                                    offset,
-                                    len: bytes.len(),
-                                    kind,
-                                }
-                            }
-                            Found::Anomaly {
-                                offset,
-                                len,
-                                reason,
-                            } => Kept::Anomaly {
-                                offset,
-                                len,
-                                reason,
-                            },
-                        };
-                        held.push((ctx.clone(), kept));
+                    let held = &mut pr.held;
+                    f(pr.state.as_mut(), &mut |found| {
+                        held.push(ctx.clone(), &found)
                     });
-                    if winner.is_none() && pr.state.get().confident() {
-                        winner = Some(pr.state.get().protocol());
+                    if winner.is_none() && pr.state.confident() {
+                        winner = Some(pr.state.protocol());
                     }
                 }
-                probes.retain(|p| p.held_data.len() <= MAX_HELD && !p.state.get().hopeless());
+                probes.retain(|p| p.held.bytes() <= MAX_HELD && !p.state.hopeless());
                 if let Some(p) = winner {
                     self.decide(p, emit);
                     return Some(p);

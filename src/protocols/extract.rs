@@ -3,7 +3,7 @@
 //! direction applied to the other, and every frame, anomaly and gap handed on with its
 //! provenance (the packet that completed it).
 
-use super::detect::{Detector, HeldItem};
+use super::detect::{Detector, Held};
 use super::{Found, Protocol};
 use crate::capture::Timestamp;
 use crate::net::Addr;
@@ -74,7 +74,7 @@ pub struct ExtractConfig {
 impl Default for ExtractConfig {
     fn default() -> Self {
         ExtractConfig {
-            candidates: Protocol::ALL.to_vec(),
+            candidates: Protocol::all().collect(),
             forced: None,
             window: 16 * 1024,
             filter: Filter::default(),
@@ -164,19 +164,17 @@ impl<S: ExtractSink> Extractor<S> {
         }
         // Still probing: what a decision releases (held items of both directions) is put back
         // in capture order before it goes out.
-        let mut released: Vec<(Prov, Dir, Protocol, HeldItem)> = Vec::new();
+        let mut released: Held<(Prov, Dir, Protocol)> = Held::default();
         let mut decided = run(&mut dets[i], &mut |pv, p, f| {
-            released.push((*pv, dir, p, HeldItem::from_found(&f)))
+            released.push((*pv, dir, p), &f)
         });
         // A valid frame of the same protocol in each direction (a command and its reply, a
         // request and its response) is as good as two in a row.
         if decided.is_none() && dets[dir.other().index()].undecided() {
-            if let Some(p) = Protocol::ALL.into_iter().find(|p| {
+            if let Some(p) = Protocol::all().find(|p| {
                 dets[i].probe_frames(*p) > 0 && dets[dir.other().index()].probe_frames(*p) > 0
             }) {
-                dets[i].decide(p, &mut |pv, p, f| {
-                    released.push((*pv, dir, p, HeldItem::from_found(&f)))
-                });
+                dets[i].decide(p, &mut |pv, p, f| released.push((*pv, dir, p), &f));
                 decided = Some(p);
             }
         }
@@ -185,17 +183,13 @@ impl<S: ExtractSink> Extractor<S> {
             let d = dir.other();
             let other = &mut dets[d.index()];
             if other.undecided() {
-                other.decide(p, &mut |pv, p, f| {
-                    released.push((*pv, d, p, HeldItem::from_found(&f)))
-                });
+                other.decide(p, &mut |pv, p, f| released.push((*pv, d, p), &f));
                 *stats.streams.entry(p).or_default() += 1;
             }
         }
         let wanted = !dets[i].given_up();
         released.sort_by_key(|(pv, ..)| (pv.file, pv.pkt));
-        for (pv, d, p, item) in &released {
-            route(stats, files, out, conn, *d, pv, *p, item.as_found());
-        }
+        released.for_each(|(pv, d, p), found| route(stats, files, out, conn, *d, pv, *p, found));
         wanted
     }
 }

@@ -96,7 +96,7 @@ pub fn parse_frame(buf: &[u8]) -> Parsed<Frame<'_>> {
 pub struct C37Framing;
 
 impl Framing for C37Framing {
-    const PROTOCOL: Protocol = Protocol::C37118;
+    const PROTOCOL: Protocol = super::PROTOCOL;
     const MAX_FRAME: usize = 65_535;
     const SYNC_LEN: usize = 1;
 

@@ -10,3 +10,15 @@
 
 pub mod frame;
 pub mod state;
+
+use super::{Descriptor, Protocol};
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    name: "sel",
+    title: "SEL relay (Fast Meter, Fast Operate, Fast Message, ASCII)",
+    new_state: || Box::new(state::SelState::default()),
+    new_decoder: None,
+    fix_checksum: None,
+};
+
+pub const PROTOCOL: Protocol = Protocol(&DESCRIPTOR);

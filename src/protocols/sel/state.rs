@@ -758,7 +758,7 @@ impl SelState {
 
 impl StreamState for SelState {
     fn protocol(&self) -> Protocol {
-        Protocol::Sel
+        super::PROTOCOL
     }
 
     fn data(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {

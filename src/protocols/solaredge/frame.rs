@@ -124,7 +124,7 @@ pub fn parse_frame(buf: &[u8]) -> Parsed<Frame<'_>> {
 pub struct SeFraming;
 
 impl Framing for SeFraming {
-    const PROTOCOL: Protocol = Protocol::SolarEdge;
+    const PROTOCOL: Protocol = super::PROTOCOL;
     const MAX_FRAME: usize = MIN_FRAME + 65_535;
     const SYNC_LEN: usize = 4;
 

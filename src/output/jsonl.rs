@@ -1,0 +1,367 @@
+//! The one module that writes and reads sekit's JSON Lines records (docs/FORMAT.md).
+//!
+//! Every record starts `{"v":1,"type":…` and, where it has them, `proto`, then the
+//! [`Envelope`] (where it was seen: `ts`, `file`, `pkt`, `conn`, `transport`, `src`, `sport`,
+//! `dst`, `dport`, `dir`), `kind`, `offset`, `len`, then what the record type adds. Writing
+//! and reading are inverse: a record written here and read back gives the same envelope, and
+//! writing that again gives the same bytes (capture times keep their digits: six decimals, or
+//! nine when the time is not a whole number of microseconds).
+
+use crate::capture::Timestamp;
+use crate::protocols::{Envelope, Message, Protocol};
+use crate::reassembly::{Dir, Proto};
+use crate::util::hex;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::io::{self, Write};
+
+/// Version of the record format; bumped on incompatible changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Calls `put` with the pieces of `s` as a JSON string literal (quotes included): `"` and `\`
+/// escaped, `\n`, `\r`, `\t`, other control characters as `\u00XX`; everything else as is.
+fn escape(s: &str, mut put: impl FnMut(&str)) {
+    put("\"");
+    let mut from = 0;
+    for (i, c) in s.char_indices() {
+        let esc = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if (c as u32) < 0x20 => "",
+            _ => continue,
+        };
+        put(&s[from..i]);
+        if esc.is_empty() {
+            put(&format!("\\u{:04x}", c as u32));
+        } else {
+            put(esc);
+        }
+        from = i + c.len_utf8();
+    }
+    put(&s[from..]);
+    put("\"");
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn json_str(out: &mut Vec<u8>, s: &str) {
+    escape(s, |p| out.extend_from_slice(p.as_bytes()));
+}
+
+/// Appends `s` as a JSON string literal to a `String`.
+pub fn json_string(out: &mut String, s: &str) {
+    escape(s, |p| out.push_str(p));
+}
+
+/// Writes `{"v":1,"type":TY`, `proto`, the envelope, `kind`, `offset` and `len` (each where
+/// present); the caller adds the rest and closes the object.
+pub fn head(
+    o: &mut Vec<u8>,
+    ty: &str,
+    proto: Option<Protocol>,
+    env: &Envelope<'_>,
+    kind: Option<&dyn Display>,
+) {
+    let _ = write!(o, "{{\"v\":{FORMAT_VERSION},\"type\":\"{ty}\"");
+    if let Some(p) = proto {
+        let _ = write!(o, ",\"proto\":\"{}\"", p.name());
+    }
+    if let Some(ts) = env.ts {
+        let _ = write!(o, ",\"ts\":{ts}");
+    }
+    if let Some(f) = &env.file {
+        o.extend_from_slice(b",\"file\":");
+        json_str(o, f);
+    }
+    let num = |o: &mut Vec<u8>, k: &str, v: Option<u64>| {
+        if let Some(v) = v {
+            let _ = write!(o, ",\"{k}\":{v}");
+        }
+    };
+    num(o, "pkt", env.pkt);
+    num(o, "conn", env.conn);
+    if let Some(t) = env.transport {
+        let _ = write!(o, ",\"transport\":\"{}\"", t.as_str());
+    }
+    if let Some(a) = env.src {
+        let _ = write!(o, ",\"src\":\"{a}\"");
+    }
+    num(o, "sport", env.sport.map(u64::from));
+    if let Some(a) = env.dst {
+        let _ = write!(o, ",\"dst\":\"{a}\"");
+    }
+    num(o, "dport", env.dport.map(u64::from));
+    if let Some(d) = env.dir {
+        let _ = write!(o, ",\"dir\":\"{}\"", d.as_str());
+    }
+    if let Some(k) = kind {
+        let _ = write!(o, ",\"kind\":\"{k}\"");
+    }
+    num(o, "offset", env.offset);
+    num(o, "len", env.len);
+}
+
+/// A `frame` record: the frame's bytes as hex.
+pub fn frame_record(
+    o: &mut Vec<u8>,
+    proto: Protocol,
+    env: &Envelope<'_>,
+    kind: Option<&dyn Display>,
+    bytes: &[u8],
+) {
+    head(o, "frame", Some(proto), env, kind);
+    o.extend_from_slice(b",\"hex\":\"");
+    hex::push_bytes(o, bytes);
+    o.extend_from_slice(b"\"}\n");
+}
+
+/// An `anomaly` record (with its reason) or, without a reason, a `gap` record.
+pub fn anomaly_record(o: &mut Vec<u8>, proto: Protocol, env: &Envelope<'_>, reason: Option<&str>) {
+    head(
+        o,
+        if reason.is_some() { "anomaly" } else { "gap" },
+        Some(proto),
+        env,
+        None,
+    );
+    if let Some(r) = reason {
+        o.extend_from_slice(b",\"reason\":");
+        json_str(o, r);
+    }
+    o.extend_from_slice(b"}\n");
+}
+
+/// A `decoded` record: the envelope, then the message's own fields (the message serializes
+/// as a map or struct; its first field is `proto`).
+pub fn decoded_record(o: &mut Vec<u8>, env: &Envelope<'_>, msg: &dyn Message) {
+    head(o, "decoded", None, env, None);
+    let mut ser = serde_json::Serializer::with_formatter(&mut *o, Continue { depth: 0 });
+    if erased_serde::serialize(msg, &mut ser).is_err() {
+        // Only a message that is not a map can fail here; the record still closes.
+        o.push(b'}');
+    }
+    o.push(b'\n');
+}
+
+/// serde_json's compact format, except that the outermost object continues one already open:
+/// its `{` is not written and its first member is preceded by a comma.
+struct Continue {
+    depth: usize,
+}
+
+impl serde_json::ser::Formatter for Continue {
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        if self.depth > 1 {
+            w.write_all(b"{")?;
+        }
+        Ok(())
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first || self.depth == 1 {
+            w.write_all(b",")?;
+        }
+        Ok(())
+    }
+}
+
+/// A record read back, with its envelope parsed and the rest borrowed from the line.
+#[derive(Debug)]
+pub struct InRecord<'a> {
+    pub ty: Cow<'a, str>,
+    /// The `proto` field as written (a name this build may not know).
+    pub proto: Option<Cow<'a, str>>,
+    pub env: Envelope<'a>,
+    pub kind: Option<Cow<'a, str>>,
+    /// A frame's bytes, as hex.
+    pub hex: Option<Cow<'a, str>>,
+}
+
+/// The fields of a record as they are on the line.
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: Cow<'a, str>,
+    #[serde(borrow)]
+    proto: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ts: Option<&'a RawValue>,
+    #[serde(borrow)]
+    file: Option<Cow<'a, str>>,
+    pkt: Option<u64>,
+    conn: Option<u64>,
+    #[serde(borrow)]
+    transport: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    src: Option<Cow<'a, str>>,
+    sport: Option<u16>,
+    #[serde(borrow)]
+    dst: Option<Cow<'a, str>>,
+    dport: Option<u16>,
+    #[serde(borrow)]
+    dir: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    offset: Option<u64>,
+    len: Option<u64>,
+    #[serde(borrow)]
+    hex: Option<Cow<'a, str>>,
+}
+
+/// Why a line is not a record.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("not a record: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("field {0}: {1:?} is not valid")]
+    Field(&'static str, String),
+}
+
+/// Parses a capture time written as seconds with up to nine decimals (exact), or any other
+/// JSON number (rounded to nanoseconds).
+pub fn parse_ts(text: &str) -> Option<Timestamp> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if digits(int.trim_start_matches('-')) && (frac.is_empty() || digits(frac)) && frac.len() <= 9 {
+        let sec: i64 = int.parse().ok()?;
+        let nsec = if frac.is_empty() {
+            0
+        } else {
+            frac.parse::<u32>().ok()? * 10u32.pow(9 - frac.len() as u32)
+        };
+        if !int.starts_with('-') {
+            return Some(Timestamp::new(sec, nsec));
+        }
+    }
+    let x: f64 = text.parse().ok()?;
+    if !x.is_finite() {
+        return None;
+    }
+    let sec = x.floor();
+    let nsec = ((x - sec) * 1e9).round().min(999_999_999.0) as u32;
+    Some(Timestamp::new(sec as i64, nsec))
+}
+
+/// Reads one record. Envelope fields must have their documented types.
+pub fn read_record(line: &str) -> Result<InRecord<'_>, ReadError> {
+    let w: Wire<'_> = serde_json::from_str(line)?;
+    let bad = |k: &'static str, v: &str| ReadError::Field(k, v.to_string());
+    let ip = |k: &'static str, v: Option<Cow<'_, str>>| {
+        v.map(|s| s.parse().map_err(|_| bad(k, &s))).transpose()
+    };
+    let env = Envelope {
+        ts: w
+            .ts
+            .map(|t| parse_ts(t.get()).ok_or_else(|| bad("ts", t.get())))
+            .transpose()?,
+        file: w.file,
+        pkt: w.pkt,
+        conn: w.conn,
+        transport: w
+            .transport
+            .map(|t| match &*t {
+                "tcp" => Ok(Proto::Tcp),
+                "udp" => Ok(Proto::Udp),
+                _ => Err(bad("transport", &t)),
+            })
+            .transpose()?,
+        src: ip("src", w.src)?,
+        sport: w.sport,
+        dst: ip("dst", w.dst)?,
+        dport: w.dport,
+        dir: w
+            .dir
+            .map(|d| match &*d {
+                "c2s" => Ok(Dir::C2S),
+                "s2c" => Ok(Dir::S2C),
+                _ => Err(bad("dir", &d)),
+            })
+            .transpose()?,
+        offset: w.offset,
+        len: w.len,
+    };
+    Ok(InRecord {
+        ty: w.ty,
+        proto: w.proto,
+        env,
+        kind: w.kind,
+        hex: w.hex,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_record_round_trips_and_decoded_continues_it() {
+        let line = r#"{"v":1,"type":"frame","proto":"c37118","ts":1218021007.700230,"file":"a \"b\".pcap","pkt":4,"conn":1,"transport":"tcp","src":"192.168.0.20","sport":36835,"dst":"fd00::1:2","dport":4712,"dir":"c2s","kind":"cmd","offset":0,"len":2,"hex":"aa41"}"#;
+        let rec = read_record(line).unwrap();
+        assert_eq!(rec.ty, "frame");
+        assert_eq!(rec.env.ts, Some(Timestamp::new(1_218_021_007, 700_230_000)));
+        let bytes = hex::decode(rec.hex.as_deref().unwrap().as_bytes()).unwrap();
+        let proto = Protocol::from_name(rec.proto.as_deref().unwrap()).unwrap();
+        let mut out = Vec::new();
+        let kind = rec.kind.as_deref().unwrap();
+        frame_record(&mut out, proto, &rec.env, Some(&kind), &bytes);
+        assert_eq!(String::from_utf8(out).unwrap(), format!("{line}\n"));
+
+        let mut out = Vec::new();
+        let msg = serde_json::json!({"proto": "c37118", "frame": {"x": [1, {"y": 2}]}});
+        decoded_record(&mut out, &rec.env, &msg);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with(
+            r#"{"v":1,"type":"decoded","ts":1218021007.700230,"file":"a \"b\".pcap","pkt":4,"#
+        ));
+        assert!(text.ends_with(
+            "\"offset\":0,\"len\":2,\"frame\":{\"x\":[1,{\"y\":2}]},\"proto\":\"c37118\"}\n"
+        ));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["frame"]["x"][1]["y"], 2);
+
+        let mut out = Vec::new();
+        decoded_record(&mut out, &Envelope::default(), &serde_json::json!({}));
+        assert_eq!(out, b"{\"v\":1,\"type\":\"decoded\"}\n");
+    }
+
+    #[test]
+    fn timestamps_keep_their_digits() {
+        for t in [
+            "0.000000",
+            "1218021007.700230",
+            "1700000000.123456789",
+            "5.000001",
+        ] {
+            assert_eq!(parse_ts(t).unwrap().to_string(), t);
+        }
+        assert_eq!(parse_ts("12").unwrap(), Timestamp::new(12, 0));
+        assert_eq!(parse_ts("1.5e1").unwrap(), Timestamp::new(15, 0));
+        assert_eq!(parse_ts("\"x\""), None);
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let e = read_record(r#"{"type":"frame","dir":"up"}"#).unwrap_err();
+        assert_eq!(e.to_string(), "field dir: \"up\" is not valid");
+        assert!(read_record("{").is_err());
+        let escaped = read_record(r#"{"\u0074ype":"\u0066rame","hex":"a\u0061"}"#).unwrap();
+        assert_eq!(
+            (&*escaped.ty, escaped.hex.as_deref()),
+            ("frame", Some("aa"))
+        );
+        assert!(read_record(r#"{"type":"frame","src":"1.2.3"}"#).is_err());
+        let mut s = Vec::new();
+        json_str(&mut s, "a\"\\\n\u{1}é");
+        assert_eq!(s, "\"a\\\"\\\\\\n\\u0001é\"".as_bytes());
+    }
+}

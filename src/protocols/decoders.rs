@@ -18,7 +18,7 @@ pub trait FrameDecoder {
     fn decode_json(&mut self, ctx: &FrameCtx, frame: &[u8], out: &mut Vec<u8>);
 }
 
-impl FrameDecoder for super::c37118::decode::Decoder {
+impl FrameDecoder for super::c37118::session::Session {
     fn decode_json(&mut self, _ctx: &FrameCtx, frame: &[u8], out: &mut Vec<u8>) {
         let d = self.decode(frame);
         // Serialising owned numbers and strings into memory cannot fail.
@@ -35,7 +35,7 @@ impl FrameDecoder for super::solaredge::session::Session {
 /// The decoder of a protocol with default settings (SolarEdge without keys), if it has one.
 pub fn decoder_for(p: Protocol) -> Option<Box<dyn FrameDecoder>> {
     match p {
-        Protocol::C37118 => Some(Box::new(super::c37118::decode::Decoder::new())),
+        Protocol::C37118 => Some(Box::new(super::c37118::session::Session::new())),
         Protocol::SolarEdge => Some(Box::new(
             super::solaredge::session::Session::new(Vec::new()),
         )),

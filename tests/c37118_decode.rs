@@ -14,7 +14,7 @@
 //! Documented disagreements: the 16-byte header frame of c37_1100_clean_tcp, which Wireshark
 //! never dissects (c37118.md §6), has no oracle line.
 
-use sekit::protocols::c37118::decode::Decoder;
+use sekit::protocols::c37118::session::Session as Decoder;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

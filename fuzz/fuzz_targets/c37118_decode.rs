@@ -1,5 +1,5 @@
 //! Byte 0 = flags, the rest is split on the marker `MARK` into frames, all decoded in order by
-//! one `c37118::decode::Decoder` (so configurations, CFG-3 fragments and data frames interact).
+//! one `c37118::session::Session` (so configurations, CFG-3 fragments and data frames interact).
 //! Flag bit 0: before decoding, make each piece consistent where it is at least 16 bytes —
 //! SYNC byte 0xAA, FRAMESIZE = its length, CHK = its CRC — so the fuzzer reaches the decoding
 //! of configuration and data payloads instead of stopping at the CRC.
@@ -12,8 +12,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sekit::protocols::c37118::decode::{Decoder, HEADER_LEN, MIN_FRAME};
-use sekit::protocols::c37118::frame::CRC;
+use sekit::protocols::c37118::frame::{fix_checksum, HEADER_LEN, MIN_FRAME};
+use sekit::protocols::c37118::session::Session;
 use serde_json::Value;
 
 /// Separates frames in the input.
@@ -36,15 +36,14 @@ fn fix(frame: &mut [u8]) {
     }
     frame[0] = 0xAA;
     frame[2..4].copy_from_slice(&(n as u16).to_be_bytes());
-    let crc = CRC.checksum(&frame[..n - 2]);
-    frame[n - 2..].copy_from_slice(&crc.to_be_bytes());
+    assert!(fix_checksum(frame), "a frame of FRAMESIZE bytes gets its CHK");
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else {
         return;
     };
-    let mut dec = Decoder::new();
+    let mut dec = Session::new();
     for piece in pieces(rest) {
         let mut frame = piece.to_vec();
         if flags & 1 != 0 {

@@ -109,15 +109,16 @@ impl Decoders {
                 record(&mut |o| d.decode_json(ctx, frame, o), out)
             }
             (Mode::Semonitor, _) => {
-                if let Ok(Some(payload)) = self.se.telemetry(ctx, frame) {
-                    if let Some(line) = self.semonitor.as_ref().and_then(|m| m.line(&payload)) {
+                let m = self.se.decode(ctx, frame);
+                if let Some(payload) = m.telemetry_payload() {
+                    if let Some(line) = self.semonitor.as_ref().and_then(|s| s.line(payload)) {
                         out.extend_from_slice(line.as_bytes());
                         out.push(b'\n');
                     }
                 }
             }
             (Mode::DeriveKey, _) => {
-                let _ = self.se.telemetry(ctx, frame);
+                self.se.decode(ctx, frame);
             }
         }
     }
@@ -359,7 +360,7 @@ fn real_main() -> Result<i32> {
         for id in dec.se.zero_key_inverters() {
             eprintln!(
                 "sedecode: inverter {} answered 0 for all four key parameters (a SetApp unit: no key to recover)",
-                sekit::protocols::solaredge::decode::device_id(id)
+                sekit::protocols::solaredge::codes::device_id(id)
             );
         }
         match keys.as_slice() {
@@ -372,7 +373,7 @@ fn real_main() -> Result<i32> {
                     writeln!(
                         out,
                         "{} {}",
-                        sekit::protocols::solaredge::decode::device_id(*id),
+                        sekit::protocols::solaredge::codes::device_id(*id),
                         hex(k)
                     )?;
                 }

@@ -28,7 +28,8 @@ impl FrameDecoder for super::c37118::decode::Decoder {
 
 impl FrameDecoder for super::solaredge::session::Session {
     fn decode_json(&mut self, ctx: &FrameCtx, frame: &[u8], out: &mut Vec<u8>) {
-        super::solaredge::session::Session::decode_json(self, ctx, frame, out)
+        let m = self.decode(ctx, frame);
+        let _ = serde_json::to_writer(&mut *out, &m);
     }
 }
 

@@ -110,11 +110,9 @@ impl Decoders {
             }
             (Mode::Semonitor, _) => {
                 let m = self.se.decode(ctx, frame);
-                if let Some(payload) = m.telemetry_payload() {
-                    if let Some(line) = self.semonitor.as_ref().and_then(|s| s.line(payload)) {
-                        out.extend_from_slice(line.as_bytes());
-                        out.push(b'\n');
-                    }
+                if let Some(line) = self.semonitor.as_ref().and_then(|s| s.message_line(&m)) {
+                    out.extend_from_slice(line.as_bytes());
+                    out.push(b'\n');
                 }
             }
             (Mode::DeriveKey, _) => {

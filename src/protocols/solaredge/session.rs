@@ -405,4 +405,79 @@ mod tests {
         let v = serde_json::to_value(s.decode(&FrameCtx::default(), &enc)).unwrap();
         assert!(v["anomaly"].as_str().unwrap().contains("no 0x0503"), "{v}");
     }
+
+    /// Each kind of message serialises to the exact JSON sedecode has always written
+    /// (solaredge.md §5 synthetic test vector; the wrapper fields follow the inner frame's).
+    #[test]
+    fn message_json_by_case() {
+        use crate::protocols::test_hex as hex;
+        let key: Key = hex("e1992523f4ddbb47d5336f6f177e3278").try_into().unwrap();
+        let p0503 = hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021");
+        let f0503 = frame(1, 0x7e1a_0823, 0xffff_fffe, FN_SESSION, &p0503);
+        let f003d = hex(
+            "123456792c00d3ff5d0023081a7efeffffff3d00a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\
+             9de031ce053edd99a0056eb3e8ec358560d411b0a3267493f25cde485185",
+        );
+        let json = |m: &Message| serde_json::to_string(m).unwrap();
+        let ctx = FrameCtx::default();
+        let head = r#"{"proto":"solaredge","seq":93,"from":"7E1A0823","to":"FFFFFFFE","from_raw":"7e1a0823","to_raw":"fffffffe","function":"0x003d","function_name":"ENCRYPTED","crc":"ok","payload":"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf9de031ce053edd99a0056eb3e8ec358560d411b0a3267493f25cde48","anomaly":"#;
+
+        let mut locked = Session::new(Vec::new());
+        let m = locked.decode(&ctx, &f003d);
+        assert_eq!(
+            json(&m),
+            format!(r#"{head}"no inverter key (give --key)"}}"#)
+        );
+        assert_eq!((m.plain(), locked.locked), (None, 1));
+
+        let mut s = Session::new(vec![key]);
+        let m = s.decode(&ctx, &f003d);
+        assert_eq!(
+            json(&m),
+            format!(r#"{head}"no session key yet: no 0x0503 seen (see --state)"}}"#)
+        );
+        let m = s.decode(&ctx, &f0503);
+        assert_eq!(m.plain().map(|p| p.function), Some(FN_SESSION));
+        assert_eq!(m.telemetry_payload(), None);
+        let m = s.decode(&ctx, &f003d);
+        assert_eq!(
+            json(&m),
+            r#"{"proto":"solaredge","seq":6,"from":"7E1A0823","to":"FFFFFFFE","from_raw":"7e1a0823","to_raw":"fffffffe","function":"0x039a","function_name":"RESP_POLESTAR_MASTER_GRANT_ACK","crc":"ok","encrypted":true,"outer_seq":93,"inner_seq":4660}"#
+        );
+        assert_eq!(
+            m.plain(),
+            Some(&PlainFrame {
+                function: 0x039a,
+                payload: Vec::new()
+            })
+        );
+
+        let t = frame(7, 0x7e1a_0823, 0xffff_fffe, FN_TELEMETRY, &[]);
+        let m = s.decode(&ctx, &t);
+        assert_eq!(m.telemetry_payload(), Some(&[][..]));
+        assert!(
+            json(&m).ends_with(r#""function_name":"SERVER_POST_DATA","crc":"ok","devices":[]}"#)
+        );
+
+        // Bytes after the inner frame are counted after the wrapper's fields.
+        let session = crypto::session_key(&key, &p0503).unwrap();
+        let mut inner = t.clone();
+        inner.extend([1, 2, 3]);
+        let enc = crypto::encrypt_003d(&session, [9; 16], 5, [1, 2, 3, 4], &inner);
+        let m = s.decode(
+            &ctx,
+            &frame(8, 0xffff_fffd, 0xffff_ffff, FN_ENCRYPTED, &enc),
+        );
+        assert!(json(&m).ends_with(
+            r#""devices":[],"encrypted":true,"outer_seq":8,"inner_seq":5,"inner_trailing_bytes":3}"#
+        ));
+        assert_eq!(m.telemetry_payload(), Some(&[][..]));
+
+        let m = s.decode(&ctx, &f003d[..30]);
+        assert_eq!(
+            json(&m),
+            r#"{"anomaly":"not a valid SolarEdge frame","proto":"solaredge"}"#
+        );
+        assert_eq!((m.decoded(), m.plain()), (None, None));
+    }
 }

@@ -1,4 +1,4 @@
-//! semonitor-compatible output (src/output/semonitor.rs) against real semonitor output quoted in
+//! semonitor-compatible output (src/output/semonitor/) against real semonitor output quoted in
 //! jbuehl/solaredge issues #14, #4, #11, #111, #146, #178 (tests/data/solaredge/, PROVENANCE.txt).
 //!
 //! Payloads are built here from the record layouts of solaredge.md §4, independently of the

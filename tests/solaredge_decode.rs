@@ -1,4 +1,4 @@
-//! SolarEdge frame decoding (src/protocols/solaredge/decode.rs) against real published data:
+//! SolarEdge frame decoding (src/protocols/solaredge/) against real published data:
 //! the JB issue fixtures in tests/data/solaredge/ (PROVENANCE.txt) and the values printed
 //! next to them by the tools of the time (semonitor / seconvert), by the issue authors, or in
 //! solaredge.md §4 "Real decode". Where nothing was printed, expected values were worked out
@@ -8,10 +8,11 @@ mod common;
 use common::{unhex, Rng};
 
 use common::solaredge::{se_frame, solaredge_data, verified_frames};
-use sekit::protocols::solaredge::decode::{
-    decode, function_label, parse_devices, Decoded, Device, Value,
-};
+use sekit::protocols::solaredge::codes::function_label;
+use sekit::protocols::solaredge::decode::{decode, Decoded};
 use sekit::protocols::solaredge::frame::parse_frame;
+use sekit::protocols::solaredge::telemetry::{parse_devices, Device};
+use sekit::protocols::solaredge::value::Value;
 use sekit::protocols::Parsed;
 
 // ----------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! Byte 0 picks the function code (an index into `FUNCTIONS`, the ones with a decoder; past
 //! its end, bytes 1–2 give any code), the rest is the payload (at most 65 535 bytes, as in a
-//! frame). The payload goes through `solaredge::decode::parse_devices` and, in a frame with a
+//! frame). The payload goes through `solaredge::telemetry::parse_devices` and, in a frame with a
 //! correct CRC, through `decode`, whose result is serialised.
 //!
 //! Checks: no panic; the records' headers and bodies plus the trailing bytes reported by
@@ -12,7 +12,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sekit::protocols::solaredge::decode::{decode, parse_devices, RECORD_HEADER};
+use sekit::protocols::solaredge::decode::decode;
+use sekit::protocols::solaredge::telemetry::{parse_devices, RECORD_HEADER};
 use sekit::protocols::solaredge::frame::{frame_crc, Frame};
 use serde_json::Value;
 

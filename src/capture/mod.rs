@@ -28,6 +28,12 @@ impl Timestamp {
         self.sec as f64 + f64::from(self.nsec) * 1e-9
     }
 
+    /// The `f64` nearest to the time's decimal value: what parsing its printed text gives
+    /// (exact to the last bit, unlike [`Timestamp::as_f64`]).
+    pub fn nearest_f64(&self) -> f64 {
+        self.to_string().parse().unwrap_or(f64::NAN)
+    }
+
     /// Whole seconds elapsed from `earlier` to `self` (0 if `earlier` is later).
     pub fn secs_since(&self, earlier: Timestamp) -> i64 {
         let d = (self.sec - earlier.sec) - i64::from(self.nsec < earlier.nsec);

@@ -3,6 +3,7 @@
 
 use super::jsonl::{anomaly_record, decoded_record, frame_record};
 use super::semonitor::Semonitor;
+use crate::protocols::solaredge::session::Message as SeMessage;
 use crate::protocols::{solaredge, Envelope, Label, Message, Protocol};
 use std::io::{self, Write};
 
@@ -117,10 +118,10 @@ impl<W: Write> Sink for SemonitorLines<W> {
         let Record::Decoded { msg, .. } = r else {
             return Ok(());
         };
-        let payload: Option<&[u8]> = {
-            let _ = msg; // MERGE-SE
-            None
-        };
+        let payload = msg
+            .as_any()
+            .downcast_ref::<SeMessage>()
+            .and_then(SeMessage::telemetry_payload);
         if let Some(line) = payload.and_then(|p| self.fmt.line(p)) {
             self.out.write_all(line.as_bytes())?;
             self.out.write_all(b"\n")?;

@@ -10,7 +10,6 @@
 
 pub mod c37118;
 pub mod core;
-pub mod decoders;
 pub mod detect;
 pub mod extract;
 pub mod registry;

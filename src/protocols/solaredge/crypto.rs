@@ -15,6 +15,7 @@
 
 use super::frame::{parse_frame, Frame, MAGIC, MIN_FRAME};
 use crate::protocols::Parsed;
+use crate::util::hex;
 use aes::cipher::{BlockCipherEncrypt, KeyInit, KeyIvInit, StreamCipher};
 use aes::Aes128;
 use serde::{Deserialize, Serialize};
@@ -83,7 +84,7 @@ pub enum CryptoError {
 pub fn parse_key(input: &[u8]) -> Result<Key, CryptoError> {
     let text = input.trim_ascii();
     if text.len() == 32 {
-        if let Some(key) = hex_exact::<16>(text) {
+        if let Some(key) = hex::decode_exact::<16>(text) {
             return Ok(key);
         }
     }
@@ -437,7 +438,7 @@ pub fn state_line(inverter: u32, captured_ts: f64, payload_0503: &[u8]) -> Strin
     let line = StateLine {
         inverter: format!("{inverter:X}"),
         ts: captured_ts,
-        payload: to_hex(payload_0503),
+        payload: hex::encode(payload_0503),
     };
     serde_json::to_string(&line).unwrap_or_default()
 }
@@ -471,43 +472,8 @@ pub fn parse_state_line(s: &str) -> Result<(u32, f64, Vec<u8>), CryptoError> {
             p.len()
         )));
     }
-    let payload = p
-        .chunks_exact(2)
-        .map(|c| Some(hex_val(c[0])? << 4 | hex_val(c[1])?))
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(|| bad("payload is not hex".into()))?;
+    let payload = hex::decode(p).ok_or_else(|| bad("payload is not hex".into()))?;
     Ok((inverter, line.ts, payload))
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Exactly `2 * N` hex digits → N bytes.
-fn hex_exact<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
-    if text.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (o, c) in out.iter_mut().zip(text.chunks_exact(2)) {
-        *o = hex_val(c[0])? << 4 | hex_val(c[1])?;
-    }
-    Some(out)
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
 }
 
 #[cfg(test)]

@@ -64,6 +64,24 @@ pub fn build(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Opt
     Some(f)
 }
 
+/// Recomputes the CRC of one whole frame in place (after a field was rewritten); false when
+/// `buf` is not one frame (magic, length and its complement, size).
+pub fn fix_checksum(buf: &mut [u8]) -> bool {
+    let le16 = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
+    let le32 = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    if buf.len() < MIN_FRAME || buf[..4] != MAGIC {
+        return false;
+    }
+    let len = le16(buf, 4);
+    if le16(buf, 6) != !len || buf.len() != MIN_FRAME + usize::from(len) {
+        return false;
+    }
+    let end = buf.len() - 2;
+    let crc = frame_crc(le16(buf, 8), le32(buf, 10), le32(buf, 14), le16(buf, 18), &buf[HEADER..end]);
+    buf[end..].copy_from_slice(&crc.to_le_bytes());
+    true
+}
+
 type Head = (u16, u16, u16, u32, u32, u16);
 
 fn head(i: &[u8]) -> nom::IResult<&[u8], Head> {
@@ -174,6 +192,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(build(6, 0x7e1a0823, 0xfffffffe, 0x039a, &[]), Some(f));
+    }
+
+    #[test]
+    fn fix_checksum_restores_the_crc() {
+        let good = build(7, 0x7e1a_0823, 0xffff_fffe, 0x0500, &[1, 2, 3, 4, 5]).unwrap();
+        let mut f = good.clone();
+        let n = f.len();
+        f[n - 1] ^= 0xff;
+        assert!(matches!(parse_frame(&f), Parsed::Bad(_)));
+        assert!(fix_checksum(&mut f));
+        assert_eq!(f, good);
+        f[8] = 9; // seq rewritten
+        assert!(fix_checksum(&mut f));
+        assert!(matches!(parse_frame(&f), Parsed::Frame(x) if x.seq == 9));
+        assert!(!fix_checksum(&mut f[..n - 1]));
+        assert!(!fix_checksum(&mut [0u8; 30]));
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! SolarEdge inverter ↔ server frames (spec: solaredge.md of the shared references).
 
+pub mod codes;
 pub mod crypto;
 pub mod decode;
 pub mod frame;
 pub mod session;
 pub mod state;
+pub mod telemetry;
+pub mod value;
 
 use super::{DecodeConfig, Decoder, Descriptor, Envelope, Message, Protocol};
 use std::io::{self, Write};
@@ -14,7 +17,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     title: "SolarEdge inverter/server",
     new_state: || Box::new(state::SeState::default()),
     new_decoder: Some(new_decoder),
-    fix_checksum: None,
+    fix_checksum: Some(frame::fix_checksum),
 };
 
 pub const PROTOCOL: Protocol = Protocol(&DESCRIPTOR);
@@ -55,7 +58,7 @@ pub fn write_derived_keys(dec: &mut dyn Decoder, out: &mut dyn Write) -> io::Res
     for id in s.zero_key_inverters() {
         eprintln!(
             "sedecode: inverter {} answered 0 for all four key parameters (a SetApp unit: no key to recover)",
-            decode::device_id(id)
+            codes::device_id(id)
         );
     }
     let keys = s.derived_keys();
@@ -69,7 +72,7 @@ pub fn write_derived_keys(dec: &mut dyn Decoder, out: &mut dyn Write) -> io::Res
                 writeln!(
                     out,
                     "{} {}",
-                    decode::device_id(*id),
+                    codes::device_id(*id),
                     crate::util::hex::encode(k)
                 )?;
             }
@@ -80,13 +83,7 @@ pub fn write_derived_keys(dec: &mut dyn Decoder, out: &mut dyn Write) -> io::Res
 
 impl Decoder for session::Session {
     fn decode(&mut self, env: &Envelope<'_>, frame: &[u8]) -> Box<dyn Message> {
-        let ctx = super::decoders::FrameCtx {
-            conn: env.conn,
-            ts: env.ts.map(|t| t.as_f64()),
-        };
-        let mut out = Vec::new();
-        self.decode_json(&ctx, frame, &mut out);
-        Box::new(super::decoders::JsonObject::parse(&out))
+        Box::new(session::Session::decode(self, env, frame))
     }
 
     fn locked(&self) -> u64 {

@@ -8,11 +8,13 @@
 //! 0xffffffff and name no inverter). A candidate is accepted only if the inner bytes are one
 //! valid frame (magic, length, CRC), so a wrong guess is reported, never decoded.
 
+use super::codes::device_id;
 use super::crypto::{self, Key, KeyDeriver};
-use super::decode;
+use super::decode::{self, Decoded};
 use super::frame::{parse_frame, Frame};
-use crate::protocols::decoders::FrameCtx;
+use crate::protocols::Envelope;
 use crate::protocols::Parsed;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::fs;
 use std::io;
@@ -115,7 +117,7 @@ impl Session {
     }
 
     /// Learns from a plain frame: a 0x0503 sets up a session, parameter reads may give a key.
-    fn learn(&mut self, ctx: &FrameCtx, f: &Frame<'_>) {
+    fn learn(&mut self, ctx: &Envelope<'_>, f: &Frame<'_>) {
         self.deriver.observe(f);
         if f.function == FN_PARAMS_RESPONSE {
             for (_, k) in self.deriver.keys() {
@@ -128,7 +130,7 @@ impl Session {
             return;
         }
         let inv = mask(f.from);
-        let ts = ctx.ts.unwrap_or(0.0);
+        let ts = ctx.ts.map_or(0.0, |t| t.nearest_f64());
         // Memory stays bounded: the session key needs 32 bytes, and a capture with more
         // inverters or connections than the caps starts over rather than grow.
         let payload = &f.payload[..f.payload.len().min(crypto::MAX_STATE_PAYLOAD)];
@@ -148,7 +150,7 @@ impl Session {
 
     fn persist(&mut self, inverter: u32, ts: f64, payload: &[u8]) {
         let Some(dir) = &self.state_dir else { return };
-        let name = format!("{}.0503.json", decode::device_id(inverter));
+        let name = format!("{}.0503.json", device_id(inverter));
         let path = dir.join(&name);
         // Keep a later exchange saved by an earlier run over a later capture.
         if let Ok((_, old_ts, _)) = fs::read_to_string(&path)
@@ -168,7 +170,7 @@ impl Session {
     }
 
     /// The inverter whose session should open `f`.
-    fn inverter_for(&self, ctx: &FrameCtx, f: &Frame<'_>) -> Option<u32> {
+    fn inverter_for(&self, ctx: &Envelope<'_>, f: &Frame<'_>) -> Option<u32> {
         [f.from, f.to]
             .into_iter()
             .find(|&a| !is_server(a))
@@ -179,7 +181,7 @@ impl Session {
     }
 
     /// Tracks session state for `f` and recovers its plain form.
-    pub fn open(&mut self, ctx: &FrameCtx, f: &Frame<'_>) -> Opened {
+    pub fn open(&mut self, ctx: &Envelope<'_>, f: &Frame<'_>) -> Opened {
         let o = self.open_inner(ctx, f);
         if matches!(o, Opened::Locked(_)) {
             self.locked += 1;
@@ -187,7 +189,7 @@ impl Session {
         o
     }
 
-    fn open_inner(&mut self, ctx: &FrameCtx, f: &Frame<'_>) -> Opened {
+    fn open_inner(&mut self, ctx: &Envelope<'_>, f: &Frame<'_>) -> Opened {
         if f.function != FN_ENCRYPTED {
             self.learn(ctx, f);
             return Opened::Plain;
@@ -223,75 +225,144 @@ impl Session {
         }
         Opened::Locked(format!(
             "cannot decrypt with the session of inverter {}: {last_err}",
-            decode::device_id(inv)
+            device_id(inv)
         ))
     }
 
-    /// Appends the native decoded form of `frame` (docs/SOLAREDGE.md) as one JSON object.
-    pub fn decode_json(&mut self, ctx: &FrameCtx, frame: &[u8], out: &mut Vec<u8>) {
+    /// Decodes `frame` with the session state (solaredge.md §5): a plain frame as itself, a
+    /// 0x003d as its inner frame when it can be decrypted (plus the wrapper's fields), else
+    /// as the wrapper with the reason in `anomaly`.
+    pub fn decode(&mut self, ctx: &Envelope<'_>, frame: &[u8]) -> Message {
         let Parsed::Frame(f) = parse_frame(frame) else {
-            let _ = serde_json::to_writer(
-                &mut *out,
-                &serde_json::json!({"proto": "solaredge", "anomaly": "not a valid SolarEdge frame"}),
-            );
-            return;
+            return Message::NotAFrame(NotAFrame::default());
         };
-        match self.open(ctx, &f) {
-            Opened::Plain => {
-                let _ = serde_json::to_writer(&mut *out, &decode::decode(&f));
-            }
+        let (decoded, wrapper, plain) = match self.open(ctx, &f) {
+            Opened::Plain => (decode::decode(&f), None, Some(PlainFrame::of(&f))),
             Opened::Locked(why) => {
                 let mut d = decode::decode(&f);
                 d.anomaly = Some(why);
-                let _ = serde_json::to_writer(&mut *out, &d);
+                (d, None, None)
             }
             Opened::Decrypted(dec) => match parse_frame(&dec.frame) {
                 Parsed::Frame(inner) => {
-                    let _ = serde_json::to_writer(&mut *out, &decode::decode(&inner));
-                    // Reopen the object to add what the wrapper said.
-                    if out.last() == Some(&b'}') {
-                        out.pop();
-                        let mut tail = format!(
-                            ",\"encrypted\":true,\"outer_seq\":{},\"inner_seq\":{}",
-                            f.seq, dec.inner_seq
-                        );
-                        // Bytes after the inner frame (no known sender adds any) are counted.
-                        let extra = f.payload.len() - crypto::WRAP_OVERHEAD - dec.frame.len();
-                        if extra > 0 {
-                            tail += &format!(",\"inner_trailing_bytes\":{extra}");
-                        }
-                        tail.push('}');
-                        out.extend_from_slice(tail.as_bytes());
-                    }
+                    // Bytes after the inner frame (no known sender adds any) are counted.
+                    let extra = f.payload.len() - crypto::WRAP_OVERHEAD - dec.frame.len();
+                    let wrapper = Wrapper {
+                        encrypted: true,
+                        outer_seq: f.seq,
+                        inner_seq: dec.inner_seq,
+                        inner_trailing_bytes: (extra > 0).then_some(extra),
+                    };
+                    let plain = PlainFrame::of(&inner);
+                    (decode::decode(&inner), Some(wrapper), Some(plain))
                 }
                 _ => {
                     let mut d = decode::decode(&f);
                     d.anomaly = Some("decrypted bytes are not one valid frame".into());
-                    let _ = serde_json::to_writer(&mut *out, &d);
+                    (d, None, None)
                 }
             },
+        };
+        Message::Frame(Box::new(FrameMessage {
+            decoded,
+            wrapper,
+            plain,
+        }))
+    }
+}
+
+/// What [`Session::decode`] makes of one frame. Serialises as one JSON object (schema in
+/// docs/SOLAREDGE.md "Decoded records").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Message {
+    /// The bytes are not one valid frame.
+    NotAFrame(NotAFrame),
+    /// A frame: plain, or a 0x003d wrapper, decrypted or not.
+    Frame(Box<FrameMessage>),
+}
+
+impl Message {
+    /// The decoded frame: the inner frame of a decrypted 0x003d, else the frame itself.
+    pub fn decoded(&self) -> Option<&Decoded> {
+        match self {
+            Message::Frame(m) => Some(&m.decoded),
+            Message::NotAFrame(_) => None,
         }
     }
 
-    /// The telemetry payload `frame` carries, plain or decrypted: `Ok(None)` for any other
-    /// frame, `Err` with the reason for a 0x003d that could not be decrypted.
-    pub fn telemetry(&mut self, ctx: &FrameCtx, frame: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let Parsed::Frame(f) = parse_frame(frame) else {
-            return Err("not a valid SolarEdge frame".into());
-        };
-        let inner;
-        let f = match self.open(ctx, &f) {
-            Opened::Plain => f,
-            Opened::Locked(why) => return Err(why),
-            Opened::Decrypted(d) => {
-                inner = d.frame;
-                match parse_frame(&inner) {
-                    Parsed::Frame(i) => i,
-                    _ => return Err("decrypted bytes are not one valid frame".into()),
-                }
-            }
-        };
-        Ok((f.function == FN_TELEMETRY).then(|| f.payload.to_vec()))
+    /// Function code and payload of the plain frame (the frame itself, or the inner frame of
+    /// a decrypted 0x003d); `None` when there is none (not a frame, or not decrypted).
+    pub fn plain(&self) -> Option<&PlainFrame> {
+        match self {
+            Message::Frame(m) => m.plain.as_ref(),
+            Message::NotAFrame(_) => None,
+        }
+    }
+
+    /// The telemetry payload of a plain (or decrypted) 0x0500 (solaredge.md §4).
+    pub fn telemetry_payload(&self) -> Option<&[u8]> {
+        self.plain()
+            .filter(|p| p.function == FN_TELEMETRY)
+            .map(|p| p.payload.as_slice())
+    }
+}
+
+/// Bytes that are not one valid frame: `{"anomaly":…,"proto":"solaredge"}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NotAFrame {
+    pub anomaly: &'static str,
+    pub proto: &'static str,
+}
+
+impl Default for NotAFrame {
+    fn default() -> Self {
+        NotAFrame {
+            anomaly: "not a valid SolarEdge frame",
+            proto: "solaredge",
+        }
+    }
+}
+
+/// A decoded frame with what its 0x003d wrapper said, if it had one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FrameMessage {
+    #[serde(flatten)]
+    pub decoded: Decoded,
+    #[serde(flatten)]
+    pub wrapper: Option<Wrapper>,
+    /// Not serialised: see [`Message::plain`].
+    #[serde(skip)]
+    pub plain: Option<PlainFrame>,
+}
+
+/// The 0x003d wrapper of a decrypted frame (solaredge.md §5), after the inner frame's fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Wrapper {
+    /// Always true.
+    pub encrypted: bool,
+    /// The wrapper frame's seq.
+    pub outer_seq: u16,
+    /// The sender's encryption counter (plaintext bytes 0–1).
+    pub inner_seq: u16,
+    /// Decrypted bytes after the inner frame, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inner_trailing_bytes: Option<usize>,
+}
+
+/// Function code and payload of a plain frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlainFrame {
+    pub function: u16,
+    pub payload: Vec<u8>,
+}
+
+impl PlainFrame {
+    fn of(f: &Frame<'_>) -> PlainFrame {
+        PlainFrame {
+            function: f.function,
+            payload: f.payload.to_vec(),
+        }
     }
 }
 
@@ -308,36 +379,106 @@ mod tests {
     #[test]
     fn caps_forget_without_panicking() {
         let mut s = Session::new(vec![[7u8; 16]]);
-        let mut out = Vec::new();
         let p0503 = [0x11u8; 34];
         for i in 0..(MAX_INVERTERS as u32 + 10) {
-            let ctx = FrameCtx {
+            let ctx = Envelope {
                 conn: Some(u64::from(i)),
-                ts: Some(f64::from(i)),
+                ts: Some(crate::capture::Timestamp::new(i64::from(i), 0)),
+                ..Envelope::default()
             };
-            s.decode_json(
+            s.decode(
                 &ctx,
                 &frame(1, 0x1000_0000 + i, 0xffff_fffe, FN_SESSION, &p0503),
-                &mut out,
             );
         }
         assert!(s.exchanges.len() <= MAX_INVERTERS);
         let enc = frame(2, 0xffff_fffd, 0xffff_ffff, FN_ENCRYPTED, &[0u8; 60]);
         for conn in [0u64, 5, 4100, 99_999] {
-            out.clear();
-            let ctx = FrameCtx {
+            let ctx = Envelope {
                 conn: Some(conn),
-                ts: None,
+                ..Envelope::default()
             };
-            s.decode_json(&ctx, &enc, &mut out);
-            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            let v = serde_json::to_value(s.decode(&ctx, &enc)).unwrap();
             assert!(v["anomaly"].as_str().is_some(), "{v}");
         }
         // Forget the exchanges but not the connection map: still no panic.
         s.exchanges.clear();
-        out.clear();
-        s.decode_json(&FrameCtx::default(), &enc, &mut out);
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let v = serde_json::to_value(s.decode(&Envelope::default(), &enc)).unwrap();
         assert!(v["anomaly"].as_str().unwrap().contains("no 0x0503"), "{v}");
+    }
+
+    /// Each kind of message serialises to the exact JSON sedecode has always written
+    /// (solaredge.md §5 synthetic test vector; the wrapper fields follow the inner frame's).
+    #[test]
+    fn message_json_by_case() {
+        use crate::protocols::test_hex as hex;
+        let key: Key = hex("e1992523f4ddbb47d5336f6f177e3278").try_into().unwrap();
+        let p0503 = hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021");
+        let f0503 = frame(1, 0x7e1a_0823, 0xffff_fffe, FN_SESSION, &p0503);
+        let f003d = hex(
+            "123456792c00d3ff5d0023081a7efeffffff3d00a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\
+             9de031ce053edd99a0056eb3e8ec358560d411b0a3267493f25cde485185",
+        );
+        let json = |m: &Message| serde_json::to_string(m).unwrap();
+        let ctx = Envelope::default();
+        let head = r#"{"proto":"solaredge","seq":93,"from":"7E1A0823","to":"FFFFFFFE","from_raw":"7e1a0823","to_raw":"fffffffe","function":"0x003d","function_name":"ENCRYPTED","crc":"ok","payload":"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf9de031ce053edd99a0056eb3e8ec358560d411b0a3267493f25cde48","anomaly":"#;
+
+        let mut locked = Session::new(Vec::new());
+        let m = locked.decode(&ctx, &f003d);
+        assert_eq!(
+            json(&m),
+            format!(r#"{head}"no inverter key (give --key)"}}"#)
+        );
+        assert_eq!((m.plain(), locked.locked), (None, 1));
+
+        let mut s = Session::new(vec![key]);
+        let m = s.decode(&ctx, &f003d);
+        assert_eq!(
+            json(&m),
+            format!(r#"{head}"no session key yet: no 0x0503 seen (see --state)"}}"#)
+        );
+        let m = s.decode(&ctx, &f0503);
+        assert_eq!(m.plain().map(|p| p.function), Some(FN_SESSION));
+        assert_eq!(m.telemetry_payload(), None);
+        let m = s.decode(&ctx, &f003d);
+        assert_eq!(
+            json(&m),
+            r#"{"proto":"solaredge","seq":6,"from":"7E1A0823","to":"FFFFFFFE","from_raw":"7e1a0823","to_raw":"fffffffe","function":"0x039a","function_name":"RESP_POLESTAR_MASTER_GRANT_ACK","crc":"ok","encrypted":true,"outer_seq":93,"inner_seq":4660}"#
+        );
+        assert_eq!(
+            m.plain(),
+            Some(&PlainFrame {
+                function: 0x039a,
+                payload: Vec::new()
+            })
+        );
+
+        let t = frame(7, 0x7e1a_0823, 0xffff_fffe, FN_TELEMETRY, &[]);
+        let m = s.decode(&ctx, &t);
+        assert_eq!(m.telemetry_payload(), Some(&[][..]));
+        assert!(
+            json(&m).ends_with(r#""function_name":"SERVER_POST_DATA","crc":"ok","devices":[]}"#)
+        );
+
+        // Bytes after the inner frame are counted after the wrapper's fields.
+        let session = crypto::session_key(&key, &p0503).unwrap();
+        let mut inner = t.clone();
+        inner.extend([1, 2, 3]);
+        let enc = crypto::encrypt_003d(&session, [9; 16], 5, [1, 2, 3, 4], &inner);
+        let m = s.decode(
+            &ctx,
+            &frame(8, 0xffff_fffd, 0xffff_ffff, FN_ENCRYPTED, &enc),
+        );
+        assert!(json(&m).ends_with(
+            r#""devices":[],"encrypted":true,"outer_seq":8,"inner_seq":5,"inner_trailing_bytes":3}"#
+        ));
+        assert_eq!(m.telemetry_payload(), Some(&[][..]));
+
+        let m = s.decode(&ctx, &f003d[..30]);
+        assert_eq!(
+            json(&m),
+            r#"{"anomaly":"not a valid SolarEdge frame","proto":"solaredge"}"#
+        );
+        assert_eq!((m.decoded(), m.plain()), (None, None));
     }
 }

@@ -1,0 +1,592 @@
+//! SolarEdge names (solaredge.md §1, §3–4): the function-code table, device ids and frame
+//! addresses as text, and the names of device record types, inverter modes, meter record types,
+//! battery states and parameter value types.
+
+/// Bit set in some device ids (DSP vs comm-board side), removed by semonitor's `parseId`
+/// (`id & 0xff7fffff`, solaredge.md §1).
+pub const ID_FLAG: u32 = 0x0080_0000;
+
+/// Function codes and names (solaredge.md §3): all 418 `PROT_*` constants of jbuehl/solaredge
+/// `se/commands.py`, named without their `PROT_CMD_` / `PROT_` prefix (responses keep `RESP_`;
+/// JB's typo `PROD_CMD_BOOTLOADER_SECURE` loses its prefix too), plus 0x003d and 0x0503,
+/// which JB does not list. Sorted by code.
+static FUNCTIONS: &[(u16, &str)] = &[
+    (0x0010, "PARAMS_RESET"),
+    (0x0011, "PARAMS_SET_SINGLE"),
+    (0x0012, "PARAMS_GET_SINGLE"),
+    (0x0013, "PARAMS_GET_INFO"),
+    (0x0014, "PARAMS_GET_NAME"),
+    (0x0015, "PARAMS_GET_NUM"),
+    (0x0016, "PARAMS_GET_ALL"),
+    (0x0017, "PARAMS_SET_ALL"),
+    (0x0018, "PARAMS_SET_SINGLE_NOSAVE"),
+    (0x0019, "PARAMS_SAVE"),
+    (0x001a, "PARAMS_POLICY_ENABLE"),
+    (0x001b, "PARAMS_POLICY_DISABLE"),
+    (0x001c, "PARAMS_POLICY_DISABLE_VOLATILE"),
+    (0x001d, "PARAMS_SET_POLICY_PASSWORD"),
+    (0x001e, "PARAMS_GET_VOLATILE"),
+    (0x001f, "PARAMS_SET_VOLATILE"),
+    (0x0020, "UPGRADE_START"),
+    (0x0021, "UPGRADE_WRITE"),
+    (0x0022, "UPGRADE_FINISH"),
+    (0x0023, "UPGRADE_READ_DATA"),
+    (0x0024, "UPGRADE_READ_SIZE"),
+    (0x0030, "MISC_RESET"),
+    (0x0031, "MISC_STOP"),
+    (0x0032, "MISC_DUMMY"),
+    (0x0033, "MISC_GET_VER"),
+    (0x0034, "MISC_GET_TYPE"),
+    (0x0035, "MISC_PAYLOAD"),
+    (0x0036, "MISC_SET_ID"),
+    (0x0037, "MISC_READ_MEMORY"),
+    (0x0038, "MISC_PARAMS_PARTIAL_RESET"),
+    (0x0039, "MISC_GET_MAX_PACKET_SIZE"),
+    // Not in JB: sekit's name for the encrypted wrapper (solaredge.md §5).
+    (0x003d, "ENCRYPTED"),
+    (0x0040, "PARAMS_SMART_LOAD_PARAMS"),
+    (0x0041, "MISC_PARAMS_PARTIAL_RESET2"),
+    (0x0042, "PARAMS_IGNORE_PARAMS_LIST"),
+    (0x0043, "PARAMS_PARTIAL_RESET_AS_LEVEL"),
+    (0x0044, "PARAMS_PARTIAL_RESET_PCB_LEVEL"),
+    (0x0080, "RESP_ACK"),
+    (0x0081, "RESP_NACK"),
+    (0x0090, "RESP_PARAMS_SINGLE"),
+    (0x0091, "RESP_PARAMS_INFO"),
+    (0x0092, "RESP_PARAMS_NAME"),
+    (0x0093, "RESP_PARAMS_NUM"),
+    (0x0094, "RESP_PARAMS_ALL"),
+    (0x0095, "RESP_PARAMS_INCORRECT_PASSWORD"),
+    (0x00a0, "RESP_UPGRADE_DATA"),
+    (0x00a1, "RESP_UPGRADE_SIZE"),
+    (0x00b0, "RESP_MISC_GET_VER"),
+    (0x00b1, "RESP_MISC_GET_TYPE"),
+    (0x00b2, "RESP_MISC_PAYLOAD"),
+    (0x00b3, "RESP_MISC_READ_MEMORY"),
+    (0x00b4, "RESP_MISC_GET_MAX_PACKET_SIZE"),
+    (0x0100, "MERCURY_PWM_SET"),
+    (0x0101, "MERCURY_PWM_ENABLE"),
+    (0x0102, "MERCURY_A2D_SAMPLE"),
+    (0x0103, "MERCURY_KA"),
+    (0x0104, "MERCURY_SET_VIREF"),
+    (0x0105, "MERCURY_SET_VOMAXREF"),
+    (0x0106, "MERCURY_SET_VOMINREF"),
+    (0x0107, "MERCURY_READ_MEAS"),
+    (0x0108, "MERCURY_CLOSED_LOOP_START"),
+    (0x0109, "MERCURY_OPEN_LOOP_START"),
+    (0x010a, "MERCURY_OPEN_LOOP_SET"),
+    (0x010b, "MERCURY_SET_12V_10V"),
+    (0x010c, "MERCURY_SET_5V_35V"),
+    (0x010d, "MERCURY_SET_VO_RANGE"),
+    (0x010e, "MERCURY_START_MPPT"),
+    (0x010f, "MERCURY_TX_ENABLE"),
+    (0x0110, "MERCURY_TX_TEST"),
+    (0x0111, "MERCURY_RX_TEST"),
+    (0x0112, "MERCURY_FORCE_TELEM"),
+    (0x0113, "MERCURY_READ_SAMPLES_DIRECT"),
+    (0x0114, "MERCURY_SET_OTP_BLOCK"),
+    (0x0115, "MERCURY_SET_CAL_MODE"),
+    (0x0116, "MERCURY_SET_VI_RANGE"),
+    (0x0117, "MERCURY_AVG_SAMPLE"),
+    (0x0118, "MERCURY_GET_TELEM"),
+    (0x0119, "MERCURY_DISABLE_PROTECTION"),
+    (0x011a, "MERCURY_BYPASS_MODE"),
+    (0x011b, "MERCURY_SET_TEMP_CAL_PIN"),
+    (0x011c, "MERCURY_SAVE_VOLATILE"),
+    (0x011d, "MERCURY_BBB_MODE"),
+    (0x011e, "MERCURY_GET_REG"),
+    (0x011f, "MERCURY_SET_RES_CIRC_GPIOS"),
+    (0x0120, "MERCURY_GET_SNR"),
+    (0x0121, "MERCURY_GET_LOOP_MODE"),
+    (0x0122, "MERCURY_SET_REG"),
+    (0x0123, "MERCURY_DFT"),
+    (0x0124, "MERCURY_SET_COMM_SW"),
+    (0x0125, "MERCURY_GET_SPI_SAMPLES"),
+    (0x0126, "MERCURY_SET_DT"),
+    (0x0127, "MERCURY_GET_DFT_AVG"),
+    (0x0128, "MERCURY_CONTROL_TEST"),
+    (0x0129, "MERCURY_GET_STATUS_REG"),
+    (0x012a, "MERCURY_RESET_STATUS_REG"),
+    (0x012b, "MERCURY_SET_DPWM_FREQ"),
+    (0x0180, "RESP_MERCURY_SAMPLES"),
+    (0x0181, "RESP_MERCURY_MON"),
+    (0x0182, "RESP_MERCURY_TELEM"),
+    (0x0183, "RESP_MERCURY_MEAS"),
+    (0x0184, "RESP_MERCURY_RX_TEST_RES"),
+    (0x0185, "RESP_MERCURY_SAMPLES_DIRECT"),
+    (0x0186, "RESP_MERCURY_AVG_SAMPLE"),
+    (0x0187, "RESP_MERCURY_GET_TELEM"),
+    (0x0188, "RESP_MERCURY_CONTROL_TEST"),
+    (0x0200, "VENUSMNGR_READ_ISE_MEAS1"),
+    (0x0201, "VENUSMNGR_READ_ISE_MEAS2"),
+    (0x0202, "VENUSMNGR_READ_SE_MEAS"),
+    (0x0203, "VENUSMNGR_START_INVERTER"),
+    (0x0204, "VENUSMNGR_ISE_DUTY_CYCLE"),
+    (0x0205, "VENUSMNGR_GET_SYS_STATUS"),
+    (0x0206, "VENUSMNGR_GET_TELEM"),
+    (0x0207, "VENUSMNGR_RX_TEST_INIT"),
+    (0x0208, "VENUSMNGR_RX_TEST"),
+    (0x0209, "VENUSMNGR_TX_TEST_START"),
+    (0x020a, "VENUSMNGR_TX_TEST_STOP"),
+    (0x020b, "VENUSMNGR_SET_TX_ENABLE"),
+    (0x020c, "VENUSMNGR_ENABLE_ISE_WD"),
+    (0x020d, "VENUSMNGR_DISABLE_ISE_WD"),
+    (0x020e, "VENUSMNGR_GET_COUNTRY_CODE"),
+    (0x020f, "VENUSMNGR_SET_COUNTRY"),
+    (0x0210, "VENUSMNGR_PRIVILEGED_MODE"),
+    (0x0211, "VENUSMNGR_PRIVILEGED_SET_PARAM"),
+    (0x0212, "VENUSMNGR_PRIVILEGED_GET_EVENT"),
+    (0x0213, "VENUSMNGR_PRIVILEGED_GET_STATUS"),
+    (0x0214, "VENUSMNGR_CURRENT_MODEM_START"),
+    (0x0215, "VENUSMNGR_CURRENT_MODEM_SEND"),
+    (0x0216, "VENUSMNGR_CURRENT_MODEM_SEND_PAIRING"),
+    (0x0217, "VENUSMNGR_CURRENT_MODEM_GET_STATUS"),
+    (0x0218, "VENUSMNGR_KA_DATA_SEND"),
+    (0x0219, "VENUSMNGR_CURRENT_MODEM_END_PAIRING"),
+    (0x021a, "VENUSMNGR_FORCE_GRID_MON"),
+    (0x021b, "VENUSMNGR_FORCE_SKIP_GRID_MON"),
+    (0x021c, "VENUSMNGR_START_SUPERVISE"),
+    (0x021d, "VENUSMNGR_READ_A2D_MEAS"),
+    (0x021e, "VENUSMNGR_GET_COUNTRY_DEFAULTS"),
+    (0x021f, "VENUSMNGR_SET_PRODUCT_MODEL"),
+    (0x0220, "VENUSMNGR_GET_PRODUCT_MODEL"),
+    (0x0221, "VENUSMNGR_SET_DYNAMIC_INVPWR_PARAM"),
+    (0x0222, "INVERTER_ENTER_BURN_INVPWR_MODE"),
+    (0x0223, "VENUSMNGR_MPPT_TRAVEL"),
+    (0x0224, "VENUSMNGR_SET_PWR_PARAM"),
+    (0x0225, "INVERTER_CURRENT_MODEM_SET_DATA_BIT"),
+    (0x0280, "RESP_VENUSMNGR_READ_ISE_MEAS1"),
+    (0x0281, "RESP_VENUSMNGR_READ_ISE_MEAS2"),
+    (0x0282, "RESP_VENUSMNGR_READ_SE_MEAS"),
+    (0x0283, "RESP_VENUSMNGR_GET_SYS_STATUS"),
+    (0x0284, "RESP_VENUSMNGR_GET_TELEM"),
+    (0x0285, "RESP_VENUSMNGR_RX_TEST"),
+    (0x0286, "RESP_VENUSMNGR_GET_COUNTRY_CODE"),
+    (0x0287, "RESP_VENUSMNGR_PRIVILEGED_GET_EVENT"),
+    (0x0288, "RESP_VENUSMNGR_PRIVILEGED_GET_STATUS"),
+    (0x0289, "RESP_VENUSMNGR_CURRENT_MODEM_GET_STATUS"),
+    (0x028a, "RESP_VENUSMNGR_READ_A2D_MEAS"),
+    (0x028b, "RESP_VENUSMNGR_GET_COUNTRY_DEFAULTS"),
+    (0x028c, "RESP_VENUSMNGR_GET_PRODUCT_MODEL"),
+    (0x028d, "RESP_VENUSMNGR_SET_DYNAMIC_ISE_PARAM"),
+    (0x0300, "POLESTAR_TELEMS_START"),
+    (0x0301, "POLESTAR_TELEMS_STOP"),
+    (0x0302, "POLESTAR_MASTER_GRANT"),
+    (0x0303, "POLESTAR_RTC_SET"),
+    (0x0304, "POLESTAR_TEST_RAM"),
+    (0x0305, "POLESTAR_TEST_FLASH"),
+    (0x0306, "POLESTAR_MAC_ADDR_GET"),
+    (0x0307, "POLESTAR_IP_ADDR_GET"),
+    (0x0308, "POLESTAR_SLAVE_ID_DETECT_INIT"),
+    (0x0309, "POLESTAR_SLAVE_ID_DETECT_GET_ID"),
+    (0x030a, "POLESTAR_SLAVE_ID_DETECT_STOP"),
+    (0x030b, "POLESTAR_UART_ZB_BRIDGE"),
+    (0x030c, "POLESTAR_SEND_PING"),
+    (0x030d, "POLESTAR_LCD_TEST_MODE"),
+    (0x030e, "POLESTAR_CONFTOOL_START"),
+    (0x030f, "POLESTAR_ETHERNET_STAT"),
+    (0x0310, "POLESTAR_GET_FIFO_FLASH_INFO"),
+    (0x0311, "POLESTAR_RESET_FIFO_FLASH"),
+    (0x0312, "POLESTAR_RESET_FLASH"),
+    (0x0313, "POLESTAR_RS485_MSTR_SLV_DET_START"),
+    (0x0314, "POLESTAR_RS485_MSTR_SLV_DET_STATUS"),
+    (0x0315, "POLESTAR_UART_ZB_SET"),
+    (0x0316, "POLESTAR_TCP_TEST"),
+    (0x0317, "POLESTAR_TIMER_ADVANCE"),
+    (0x0318, "POLESTAR_ERASE_FLASH_FIFO_FAST"),
+    (0x0319, "POLESTAR_SELF_KA"),
+    (0x031a, "POLESTAR_ISE_BRIDGE"),
+    (0x031b, "POLESTAR_ERASE_STATISTICS"),
+    (0x031c, "POLESTAR_GET_POK_STATUS"),
+    (0x031d, "POLESTAR_INVERTER_HW_RESET"),
+    (0x031e, "POLESTAR_ZB_PRESENT_STATUS"),
+    (0x031f, "POLESTAR_GET_ALL_SUPPORTED_LANGUAGES_INDEXES"),
+    (0x0320, "POLESTAR_GET_ALL_SUPPORTED_GSM_MODEMS_INDEXES"),
+    (0x0321, "POLESTAR_GET_S_OK_STATUS"),
+    (0x0322, "POLESTAR_GET_ENERGY_STATISTICS_STATUS"),
+    (0x0323, "POLESTAR_GET_GSM_PRESENT_STATUS"),
+    (0x0324, "POLESTAR_SET_STATISTICS_ELEMENT"),
+    (0x0325, "POLESTAR_GEMINI_RS485_MSTR_SLV_DET_START"),
+    (0x0326, "POLESTAR_GEMINI_RS485_MSTR_SLV_DET_STATUS"),
+    (0x0327, "POLESTAR_GET_GEMINI_GFD_STATUS"),
+    (0x0328, "POLESTAR_GET_ERROR_LOG"),
+    (0x0329, "POLESTAR_BLOCK_SERVER_CONTROL"),
+    (0x032a, "POLESTAR_GET_SERVER_CONTROL_STATUS"),
+    (0x032b, "POLESTAR_TEST_SD_FLASH"),
+    (0x032c, "POLESTAR_GET_WARNING_LOG"),
+    (0x032d, "POLESTAR_RESET_MODBUS_DEVICE_DATA"),
+    (0x032e, "POLESTAR_TURN_OFF_INTERNAL_SRAM_BATTERY_BACKUP"),
+    (0x032f, "POLESTAR_WRITE_LCD"),
+    (0x0330, "POLESTAR_READ_LAST_BUTTONS"),
+    (0x0331, "POLESTAR_GET_STATISTICS_ELEMENT"),
+    (0x0332, "POLESTAR_SEND_POWER_REDUCER_SLAVE_PACKET"),
+    (0x0333, "POLESTAR_SEND_POWER_REDUCER_MASTER_PACKET"),
+    (0x0334, "POLESTAR_GET_WIFI_PRESENT_STATUS"),
+    (0x0335, "POLESTAR_GET_PORT_EXPANDER_GPIO_DATA"),
+    (0x0336, "POLESTAR_SET_PORT_EXPANDER_GPIO_DATA"),
+    (0x0337, "POLESTAR_READ_LCD"),
+    (0x0338, "POLESTAR_SIMULATE_BUTTON_PRESSING"),
+    (0x0339, "POLESTAR_INV_ACTIVATE"),
+    (0x033a, "POLESTAR_MODBUS_SLAVE_PACKET"),
+    (0x033b, "POLESTAR_GET_BUTTON_STATE"),
+    (0x033c, "POLESTAR_GET_A2D_VALS"),
+    (0x033d, "POLESTAR_GET_OPMODE"),
+    (0x033e, "POLESTAR_SET_BACKLIGHT"),
+    (0x033f, "POLESTAR_READ_FIFO_PAGE"),
+    (0x0340, "POLESTAR_GET_CURRENT_SCREEN_INDEX"),
+    (0x0341, "POLESTAR_GET_IDENTITY"),
+    (0x0342, "POLESTAR_GET_SUPPORTED_COMMANDS"),
+    (0x0343, "POLESTAR_PAIRING_START"),
+    (0x0344, "POLESTAR_PAIRING_STATUS"),
+    (0x0345, "POLESTAR_PRODUCT_RESET"),
+    (0x0346, "POLESTAR_PLC_CMD_EXECUTE"),
+    (0x0347, "POLESTAR_GET_STATUS"),
+    (0x0348, "POLESTAR_FIRE_SAFETY_LOCK_MASTER"),
+    (0x0349, "POLESTAR_FIRE_SAFETY_LOCK_SLAVE"),
+    (0x034a, "POLESTAR_FIRE_SAFETY_REPORT"),
+    (0x034b, "POLESTAR_UART_BRIDGE_INIT"),
+    (0x034c, "POLESTAR_SEND_UART_DATA"),
+    (0x034d, "POLESTAR_LED_TEST"),
+    (0x034e, "POLESTAR_SEND_FAKE_TELEMS"),
+    (0x0380, "RESP_POLESTAR_RTC_SET"),
+    (0x0381, "RESP_POLESTAR_MAC_ADDR_GET"),
+    (0x0382, "RESP_POLESTAR_IP_ADDR_GET"),
+    (0x0383, "RESP_POLESTAR_SEND_PING"),
+    (0x0384, "RESP_POLESTAR_ETHERNET_STAT"),
+    (0x0385, "RESP_POLESTAR_GET_FIFO_FLASH_INFO"),
+    (0x0386, "RESP_POLESTAR_RS485_MSTR_SLV_DET_STATUS"),
+    (0x0387, "RESP_POLESTAR_TCP_TEST_RESP"),
+    (0x0388, "RESP_POLESTAR_GET_POK_STATUS"),
+    (0x0389, "RESP_POLESTAR_INVERTER_HW_RESET"),
+    (0x038a, "RESP_POLESTAR_GET_ALL_SUPPORTED_LANGUAGES_INDEXES"),
+    (0x038b, "RESP_POLESTAR_GET_ALL_SUPPORTED_GSM_MODEMS_INDEXES"),
+    (0x038c, "RESP_POLESTAR_GET_S_OK_STATUS"),
+    (0x038d, "RESP_POLESTAR_GET_ENERGY_STATISTICS_STATUS"),
+    (0x038e, "RESP_POLESTAR_GET_GSM_PRESENT_STATUS"),
+    (0x038f, "RESP_POLESTAR_GEMINI_RS485_MSTR_SLV_DET_STATUS"),
+    (0x0390, "RESP_POLESTAR_GET_GEMINI_GFD_STATUS"),
+    (0x0391, "RESP_POLESTAR_GET_ERROR_LOG"),
+    (0x0392, "RESP_POLESTAR_GET_SERVER_CONTROL_STATUS"),
+    (0x0393, "RESP_POLESTAR_GET_WARNING_LOG"),
+    (0x0394, "RESP_POLESTAR_READ_LAST_BUTTONS"),
+    (0x0395, "RESP_POLESTAR_GET_STATISTICS_ELEMENT"),
+    (0x0396, "RESP_POLESTAR_GET_WIFI_PRESENT_STATUS"),
+    (0x0397, "RESP_POLESTAR_GET_PORT_EXPANDER_GPIO_DATA"),
+    (0x0398, "RESP_POLESTAR_READ_LCD"),
+    (0x0399, "RESP_POLESTAR_MODBUS_SLAVE_PACKET"),
+    (0x039a, "RESP_POLESTAR_MASTER_GRANT_ACK"),
+    (0x039b, "RESP_POLESTAR_GET_IDENTITY"),
+    (0x039c, "RESP_POLESTAR_GET_SUPPORTED_COMMANDS"),
+    (0x039d, "RESP_POLESTAR_PAIRING_START"),
+    (0x039e, "RESP_POLESTAR_PAIRING_STATUS"),
+    (0x039f, "RESP_POLESTAR_GET_STATUS"),
+    (0x03a0, "RESP_POLESTAR_FIRE_SAFETY_REPORT"),
+    (0x03a1, "RESP_POLESTAR_SEND_UART_DATA"),
+    (0x0400, "SUNTRACER_READ_FLASH"),
+    (0x0401, "SUNTRACER_START"),
+    (0x0402, "SUNTRACER_SET_RTC"),
+    (0x0403, "SUNTRACER_DEL_FLASH"),
+    (0x0404, "SUNTRACER_DEL_FLASH_SECTOR"),
+    (0x0480, "RESP_SUNTRACER_TRACE"),
+    (0x0481, "RESP_SUNTRACER_FLASH"),
+    (0x0500, "SERVER_POST_DATA"),
+    (0x0501, "SERVER_GET_GMT"),
+    (0x0502, "SERVER_GET_NAME"),
+    // Not in JB: sekit's name for the session-key exchange (solaredge.md §5).
+    (0x0503, "SERVER_SESSION_KEY"),
+    (0x0580, "RESP_SERVER_GMT"),
+    (0x0581, "RESP_SERVER_NAME"),
+    (0x0680, "RESP_CONFTOOL_PLC_DATA"),
+    (0x0800, "JUPMNGR_READ_JUPPWR_MEAS1"),
+    (0x0801, "JUPMNGR_READ_JUPPWR_MEAS2"),
+    (0x0802, "JUPMNGR_READ_JUPPWR_MEAS3"),
+    (0x0803, "JUPMNGR_READ_JUPPWR_MEAS4"),
+    (0x0804, "JUPMNGR_READ_JUPPWR_MEAS5"),
+    (0x0805, "JUPMNGR_READ_MEAS"),
+    (0x0806, "JUPMNGR_GET_SYS_STATUS"),
+    (0x0807, "JUPMNGR_GET_TELEM"),
+    (0x0808, "JUPMNGR_GET_COUNTRY_CODE"),
+    (0x0809, "JUPMNGR_SET_COUNTRY"),
+    (0x080a, "JUPMNGR_GET_COUNTRY_DEFAULTS"),
+    (0x080b, "JUPMNGR_PRIVILEGED_MODE"),
+    (0x080c, "JUPMNGR_PRIVILEGED_SET_PARAM"),
+    (0x080d, "JUPMNGR_PRIVILEGED_GET_EVENT"),
+    (0x080e, "JUPMNGR_PRIVILEGED_GET_STATUS"),
+    (0x080f, "JUPMNGR_SET_PRODUCT_MODEL"),
+    (0x0810, "JUPMNGR_GET_PRODUCT_MODEL"),
+    (0x0811, "JUPMNGR_DYNAMIC_SET_INVPWR_PARAM"),
+    (0x0812, "JUPMNGR_GET_INVPWR_PARAM_TYPE"),
+    (0x0813, "JUPMNGR_GET_FANS_STATUS"),
+    (0x0880, "RESP_JUPMNGR_READ_JUPPWR_MEAS1"),
+    (0x0881, "RESP_JUPMNGR_READ_JUPPWR_MEAS2"),
+    (0x0882, "RESP_JUPMNGR_READ_JUPPWR_MEAS3"),
+    (0x0883, "RESP_JUPMNGR_READ_JUPPWR_MEAS4"),
+    (0x0884, "RESP_JUPMNGR_READ_JUPPWR_MEAS5"),
+    (0x0885, "RESP_JUPMNGR_READ_MEAS"),
+    (0x0886, "RESP_JUPMNGR_GET_SYS_STATUS"),
+    (0x0887, "RESP_JUPMNGR_GET_TELEM"),
+    (0x0888, "RESP_JUPMNGR_GET_COUNTRY_CODE"),
+    (0x0889, "RESP_JUPMNGR_GET_COUNTRY_DEFAULTS"),
+    (0x088a, "RESP_JUPMNGR_PRIVILEGED_GET_EVENT"),
+    (0x088b, "RESP_JUPMNGR_PRIVILEGED_GET_STATUS"),
+    (0x088c, "RESP_JUPMNGR_GET_PRODUCT_MODEL"),
+    (0x088d, "RESP_JUPMNGR_GET_INVPWR_PARAM_TYPE"),
+    (0x088e, "RESP_JUPMNGR_GET_FANS_STATUS"),
+    (0x0900, "INVERTER_TURN_15V_ON"),
+    (0x0901, "INVERTER_TURN_15V_OFF"),
+    (0x0902, "INVERTER_ENABLE_RELAYS"),
+    (0x0903, "INVERTER_DISABLE_RELAYS"),
+    (0x0904, "INVERTER_DYNAMIC_POWER_LIMIT"),
+    (0x0905, "INVERTER_IVTRACE_START"),
+    (0x0906, "INVERTER_GRID_TRIP_TEST"),
+    (0x0907, "INVERTER_SET_LMVGC_PARAMS1"),
+    (0x0908, "INVERTER_GET_LMVGC_PARAMS1"),
+    (0x0909, "INVERTER_SET_PWR_GAIN_PARAMS"),
+    (0x090a, "INVERTER_SET_LMVGC_PARAMS2"),
+    (0x090b, "INVERTER_GET_LMVGC_PARAMS2"),
+    (0x090c, "INVERTER_SET_LMVGC_PARAMS3"),
+    (0x090d, "INVERTER_GET_LMVGC_PARAMS3"),
+    (0x090e, "INVERTER_LOCK_IN"),
+    (0x090f, "INVERTER_LOCK_OUT"),
+    (0x0910, "INVERTER_GET_VDC"),
+    (0x0911, "INVERTER_PAIRING_DO_NOTHING"),
+    (0x0912, "INVERTER_PAIRING_DO_SAFETY"),
+    (0x0980, "RESP_INVERTER_DYNAMIC_POWER_LIMIT"),
+    (0x0981, "RESP_INVERTER_GET_LMVGC_PARAMS"),
+    (0x0a00, "VEGA_READ_MEAS"),
+    (0x0a01, "VEGA_GET_SYS_STATUS"),
+    (0x0a02, "VEGA_GET_TELEM"),
+    (0x0a03, "VEGA_GET_MAX_VDC_VALUE"),
+    (0x0a04, "VEGA_SET_MAX_VDC_VALUE"),
+    (0x0a05, "VEGA_RELAY_SET"),
+    (0x0a06, "VEGA_SET_OPMODE"),
+    (0x0a07, "VEGA_GET_OPMODE"),
+    (0x0a08, "VEGA_SET_RANGE"),
+    (0x0a80, "RESP_VEGA_READ_MEAS"),
+    (0x0a81, "RESP_VEGA_GET_SYS_STATUS"),
+    (0x0a82, "RESP_VEGA_GET_TELEM"),
+    (0x0a83, "RESP_VEGA_GET_MAX_VDC_VALUE"),
+    (0x0b00, "COMBI_PAUSE_MONITORING"),
+    (0x0b01, "COMBI_SET_TIME_STAMP"),
+    (0x0b02, "COMBI_RCD_CALIBRATION"),
+    (0x0b03, "COMBI_GET_TELEM"),
+    (0x0b04, "COMBI_FORCE_TELEM"),
+    (0x0b05, "COMBI_SWITCHES_CONNECT"),
+    (0x0b06, "COMBI_SWITCHES_DISCONNECT"),
+    (0x0b07, "COMBI_SWITCHES_CONNECT_ALL"),
+    (0x0b08, "COMBI_SWITCHES_DISCONNECT_ALL"),
+    (0x0b09, "COMBI_RCD_TEST_EXECUTE"),
+    (0x0b0a, "COMBI_RELAYS_TEST_EXECUTE"),
+    (0x0b0b, "COMBI_GET_COMBISTRING_PARAM"),
+    (0x0b0c, "COMBI_SET_COMBISTRING_PARAM"),
+    (0x0b0d, "COMBI_GET_ALL_COMBISTRING_PARAMS"),
+    (0x0b0e, "COMBI_GET_ALL_COMBI_PARAMS"),
+    (0x0b0f, "COMBI_READ_MEASUREMENTS"),
+    (0x0b10, "COMBI_GET_STRING_STATUS"),
+    (0x0b11, "COMBI_GET_COMBI_STATUS"),
+    (0x0b12, "COMBI_GET_ACTIVE_STRINGS"),
+    (0x0b13, "COMBI_FWD_STRING_TELEM"),
+    (0x0b14, "COMBI_FWD_COMBI_TELEM"),
+    (0x0b15, "COMBI_GET_UNIFIED_STRING_STATUS"),
+    (0x0b16, "COMBI_GET_UNIFIED_COMBI_STATUS"),
+    (0x0b17, "COMBI_CHECK_INNER_PROTOCOL"),
+    (0x0b18, "COMBI_SWITCHES_CONNECT_RELAY"),
+    (0x0b19, "COMBI_SWITCHES_DISCONNECT_RELAY"),
+    (0x0b1a, "COMBI_GET_GEMINI_STRING_IDS"),
+    (0x0b1b, "COMBI_GET_ALL_SWITCHES_STATUS"),
+    (0x0b1c, "COMBI_SET_RCD_TEST_PIN"),
+    (0x0b1d, "COMBI_RELAYS_TEST_CHECK_CONDS"),
+    (0x0b80, "RESP_COMBI_GET_TELEM"),
+    (0x0b81, "RESP_COMBI_GET_STRING_STATUS"),
+    (0x0b82, "RESP_COMBI_GET_COMBI_STATUS"),
+    (0x0b83, "RESP_COMBI_GET_ACTIVE_STRINGS"),
+    (0x0b84, "RESP_COMBI_GET_UNIFIED_STRING_STATUS"),
+    (0x0b85, "RESP_COMBI_GET_UNIFIED_COMBI_STATUS"),
+    (0x0b86, "RESP_COMBI_GET_GEMINI_STRING_IDS"),
+    (0x0c00, "INVPWR_GET_ERROR_STATUS"),
+    (0x0c01, "INVPWR_GET_STATUS"),
+    (0x0c02, "INVPWR_GO"),
+    (0x0c03, "INVPWR_HALT"),
+    (0x0c04, "INVPWR_CONST_DUTY_CYCLE"),
+    (0x0c05, "INVPWR_DUMY_ERROR"),
+    (0x0c06, "INVPWR_PAIRING_SET_STATE"),
+    (0x0c07, "INVPWR_TEST_IAC_CONTROL"),
+    (0x0c80, "RESP_INVPWR_GET_ERROR_STATUS"),
+    (0x0c81, "RESP_INVPWR_GET_STATUS"),
+    (0x0c82, "RESP_INVPWR_GO"),
+    (0x0c83, "RESP_INVPWR_HALT"),
+    (0x0c84, "RESP_INVPWR_CONST_DUTY_CYCLE"),
+    (0x0c85, "RESP_INVPWR_DUMY_ERROR"),
+    (0x1400, "BOOTLOADER_SECURE"),
+    (0x1401, "BOOTLOADER_UNSECURE"),
+    (0x1500, "ACTIVATOR_ACTIVATE"),
+    (0x1501, "ACTIVATOR_GET_ADC_SAMPLES"),
+    (0x1502, "ACTIVATOR_SET_VO_RANGE"),
+    (0x1503, "ACTIVATOR_GET_AVG_SAMPLES"),
+    (0x1504, "ACTIVATOR_TX_TEST"),
+    (0x1505, "ACTIVATOR_LCD_TEST"),
+    (0x1506, "ACTIVATOR_BUTTONS_TEST"),
+    (0x1600, "FANCONTROL_SET_PWM"),
+    (0x1601, "FANCONTROL_GET_PWM"),
+    (0x1602, "FANCONTROL_GET_ALL_PWM"),
+    (0x1603, "FANCONTROL_SHUT_ALL_PWM"),
+    (0x1680, "FANCONTROL_RES"),
+    (0x1700, "DISPLAY_BOARD_LCD_WRITE"),
+    (0x1701, "DISPLAY_BOARD_LED_SET"),
+];
+
+/// The name of a function code (solaredge.md §3), `None` for codes no source names.
+pub fn function_name(code: u16) -> Option<&'static str> {
+    FUNCTIONS
+        .binary_search_by_key(&code, |&(c, _)| c)
+        .ok()
+        .map(|i| FUNCTIONS[i].1)
+}
+
+/// The name of a function code, or `unknown-0x1234` for codes no source names.
+pub fn function_label(code: u16) -> String {
+    function_name(code).map_or_else(|| format!("unknown-0x{code:04x}"), str::to_owned)
+}
+
+/// A device id as semonitor prints it: `id & 0xff7fffff` in upper-case hex without leading
+/// zeros (JB `se/data.py` `parseId`; solaredge.md §1). Bit 0x00400000 (JB issue #8) is kept.
+pub fn device_id(raw: u32) -> String {
+    format!("{:X}", raw & !ID_FLAG)
+}
+
+/// A frame address: [`device_id`] for devices; addresses with bit 31 set (0xfffffffd server,
+/// 0xfffffffe master, 0xffffffff broadcast) are not device ids and are shown unmasked
+/// ("FFFFFFFE"). wgrant/pysolaredge tells the two apart the same way (bit 31 clear = device).
+pub fn address(raw: u32) -> String {
+    if raw & 0x8000_0000 != 0 {
+        format!("{raw:X}")
+    } else {
+        device_id(raw)
+    }
+}
+
+/// A 32-bit value as 8 lower-case hex digits (addresses and ids as sent).
+pub fn hex32(raw: u32) -> String {
+    format!("{raw:08x}")
+}
+
+/// Name of a 0x0500 device record type (solaredge.md §4); "unknown" for the others.
+pub fn device_type_name(dev_type: u16) -> &'static str {
+    match dev_type {
+        0x0000 => "optimizer_old",
+        0x0080 => "optimizer",
+        0x0082 => "optimizer_s440",
+        0x0010 => "inverter_1ph",
+        0x0011 => "inverter_3ph",
+        0x0300 => "event",
+        0x0022 => "meter",
+        0x0030 => "battery",
+        0x0043 => "optimizer_daily",
+        _ => "unknown",
+    }
+}
+
+/// Inverter operating mode (1-ph offset 68, 3-ph offset 108; solaredge.md §4, WG/SL/JB).
+pub fn mode_name(mode: u32) -> &'static str {
+    match mode {
+        1 => "OFF",
+        2 => "SLEEPING",
+        3 => "STARTING",
+        4 => "MPPT",
+        5 => "THROTTLED",
+        6 => "SHUTTING_DOWN",
+        8 => "STANDBY",
+        _ => "unknown",
+    }
+}
+
+/// Meter record type (0x0022 offset 4; JB `datadevices.py` recType labels).
+pub fn meter_type_name(rec_type: i8) -> &'static str {
+    match rec_type {
+        3 => "consumption",
+        5 => "grid_import_export",
+        7 => "battery",
+        8 => "mostly_zero",
+        9 => "pv_production",
+        _ => "unknown",
+    }
+}
+
+/// Battery charging status (0x0030 offset 64; JB `datadevices.py`).
+pub fn battery_status_name(status: u16) -> &'static str {
+    match status {
+        3 => "charging",
+        4 => "discharging",
+        6 => "holding",
+        _ => "unknown",
+    }
+}
+
+/// Parameter value type of a 0x0090 reply (solaredge.md §3; WG `params.py`).
+pub fn param_type_name(ty: u16) -> &'static str {
+    match ty {
+        0 => "uint",
+        1 => "float",
+        2 => "int32",
+        3 => "string",
+        _ => "unknown",
+    }
+}
+
+/// sekit's labels for the parameters holding the inverter's AES key (solaredge.md §5; JB
+/// `utilities/sekey.py`). JB has no parameter-name table, so no other id is named.
+pub fn param_name(param: u16) -> Option<&'static str> {
+    match param {
+        0x0239 => Some("inverter_key_1"),
+        0x023a => Some("inverter_key_2"),
+        0x023b => Some("inverter_key_3"),
+        0x023c => Some("inverter_key_4"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_table_is_jb_plus_two() {
+        // 418 JB `PROT_*` constants + 0x003d + 0x0503, sorted and unique (binary search).
+        assert_eq!(FUNCTIONS.len(), 420);
+        assert!(FUNCTIONS.windows(2).all(|w| w[0].0 < w[1].0));
+        for (code, name) in [
+            (0x0010, "PARAMS_RESET"),
+            (0x0012, "PARAMS_GET_SINGLE"),
+            (0x0080, "RESP_ACK"),
+            (0x0090, "RESP_PARAMS_SINGLE"),
+            (0x0302, "POLESTAR_MASTER_GRANT"),
+            (0x033d, "POLESTAR_GET_OPMODE"),
+            (0x038d, "RESP_POLESTAR_GET_ENERGY_STATISTICS_STATUS"),
+            (0x039a, "RESP_POLESTAR_MASTER_GRANT_ACK"),
+            (0x0500, "SERVER_POST_DATA"),
+            (0x0580, "RESP_SERVER_GMT"),
+            (0x1400, "BOOTLOADER_SECURE"),
+            (0x1701, "DISPLAY_BOARD_LED_SET"),
+            (0x003d, "ENCRYPTED"),
+            (0x0503, "SERVER_SESSION_KEY"),
+        ] {
+            assert_eq!(function_name(code), Some(name), "0x{code:04x}");
+        }
+        assert_eq!(function_name(0x0045), None);
+        assert_eq!(function_label(0x0041), "MISC_PARAMS_PARTIAL_RESET2");
+        assert_eq!(function_label(0x1234), "unknown-0x1234");
+        assert_eq!(function_label(0xffff), "unknown-0xffff");
+    }
+
+    #[test]
+    fn ids_and_addresses() {
+        assert_eq!(device_id(0x7f99_0ff7), "7F190FF7");
+        assert_eq!(device_id(0x7e9a_06db), "7E1A06DB");
+        assert_eq!(device_id(0x7f40_4a16), "7F404A16"); // 0x00400000 kept (JB #8)
+        assert_eq!(device_id(0x0000_0abc), "ABC");
+        assert_eq!(device_id(0xffff_fffe), "FF7FFFFE"); // semonitor's mask, unconditional
+        assert_eq!(address(0xffff_fffe), "FFFFFFFE");
+        assert_eq!(address(0x7e9a_06db), "7E1A06DB");
+        assert_eq!(hex32(0x0000_0abc), "00000abc");
+    }
+}

@@ -3,8 +3,8 @@
 //! [`run`] with their own [`Sink`].
 
 use crate::capture::{expand_inputs, CaptureError, CaptureReader, Input, ReaderConfig, Timestamp};
-use crate::net::{DefragConfig, DefragStats, Endpoints, NetStats, Segment, Slicer, Transport};
-use crate::reassembly::{self, Ctx, EngineStats, Reassembler, Sink};
+use crate::net::{DefragConfig, DefragStats, Endpoints, NetStats, Segment, Slicer, TcpHeader};
+use crate::reassembly::{self, Ctx, Reassembler, ReassemblyStats, Sink};
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
@@ -69,7 +69,7 @@ pub struct RunReport {
     pub warnings: u64,
     pub net: NetStats,
     pub defrag: DefragStats,
-    pub engine: EngineStats,
+    pub reassembly: ReassemblyStats,
     /// The sink asked to stop before the end of the input.
     pub stopped_early: bool,
 }
@@ -322,7 +322,7 @@ pub fn run<S: Sink>(
     sink.idle();
     report.net = slicer.stats.clone();
     report.defrag = slicer.defrag_stats().clone();
-    report.engine = engine.stats.clone();
+    report.reassembly = engine.stats.clone();
     report
 }
 
@@ -335,7 +335,7 @@ struct Batch {
 
 struct SegMeta {
     ep: Endpoints,
-    transport: Transport,
+    tcp: Option<TcpHeader>,
     missing: u32,
     ts: Timestamp,
     file: u32,
@@ -403,7 +403,7 @@ fn produce(inputs: Vec<Input>, cfg: RunConfig, tx: SyncSender<Msg>, spare: Recei
                         batch.data.extend_from_slice(seg.payload);
                         batch.segs.push(SegMeta {
                             ep: seg.ep,
-                            transport: seg.transport,
+                            tcp: seg.tcp,
                             missing: seg.missing,
                             ts,
                             file: idx,
@@ -478,7 +478,7 @@ fn run_threaded<S: Sink>(
                 for m in &b.segs {
                     let seg = Segment {
                         ep: m.ep,
-                        transport: m.transport,
+                        tcp: m.tcp,
                         payload: &b.data[m.start..m.start + m.len],
                         missing: m.missing,
                     };
@@ -517,6 +517,6 @@ fn run_threaded<S: Sink>(
         engine.finish(&ctx, sink);
     }
     sink.idle();
-    report.engine = engine.stats.clone();
+    report.reassembly = engine.stats.clone();
     report
 }

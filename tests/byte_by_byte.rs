@@ -13,8 +13,9 @@ use common::Rng;
 use common::solaredge::{se_crc, se_frame, solaredge_data, verified_frames};
 use sekit::capture::Input;
 use sekit::engine::{run, RunConfig};
+use sekit::net::Transport;
 use sekit::protocols::{Found, Protocol};
-use sekit::reassembly::{Ctx, Proto, Sink, StreamEvent};
+use sekit::reassembly::{Ctx, Sink, StreamEvent};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -335,7 +336,7 @@ impl Sink for Collect {
             } => {
                 let v = self.dirs.entry((conn.id, dir.index())).or_default();
                 v.push(Step::Data(offset, bytes.to_vec()));
-                if conn.transport == Proto::Udp {
+                if conn.transport == Transport::Udp {
                     v.push(Step::End);
                 }
             }
@@ -349,7 +350,7 @@ impl Sink for Collect {
                 .entry((conn.id, dir.index()))
                 .or_default()
                 .push(Step::Gap(offset, len)),
-            StreamEvent::Close { conn, .. } if conn.transport == Proto::Tcp => {
+            StreamEvent::Close { conn, .. } if conn.transport == Transport::Tcp => {
                 for d in 0..2 {
                     self.dirs.entry((conn.id, d)).or_default().push(Step::End);
                 }

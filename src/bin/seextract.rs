@@ -153,7 +153,7 @@ fn real_main() -> Result<i32> {
         eprintln!(
             "seextract: {}; {} connections/flows; frames: {}; {} anomalies",
             cli::summary_line(&report),
-            report.engine.tcp_conns + report.engine.udp_flows,
+            report.reassembly.tcp_conns + report.reassembly.udp_flows,
             if per.is_empty() {
                 "none".to_string()
             } else {

@@ -2,9 +2,10 @@
 //! mode (the concatenated frame bytes of one protocol, e.g. the `.rec` stream semonitor reads).
 
 use super::{flow_record, json_str, FORMAT_VERSION};
+use crate::net::Transport;
 use crate::protocols::extract::{ExtractSink, Item};
 use crate::protocols::{Found, Protocol};
-use crate::reassembly::{ConnInfo, DirStats, Proto};
+use crate::reassembly::{ConnInfo, DirStats};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -237,7 +238,7 @@ impl<W: Write> ExtractSink for ExtractWriter<W> {
                 .into_iter()
                 .enumerate()
             {
-                if conn.transport == Proto::Udp && stats[i].packets == 0 {
+                if conn.transport == Transport::Udp && stats[i].packets == 0 {
                     continue;
                 }
                 let mut line = flow_record(conn, dir, &stats[i], None);

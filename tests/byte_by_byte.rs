@@ -2,7 +2,7 @@
 //! (c) in pseudo-random chunk sizes must report the same frames `(offset, bytes, kind)` and
 //! anomalies `(offset, len, reason)`. Inputs: SolarEdge streams built here (with garbage, bad
 //! CRCs, a gap and a truncated tail) and the RS485 dump (tests/data/solaredge/); the C37.118
-//! captures of samples/c37118/ reassembled by `engine::run`, as captured and with garbage and a
+//! captures of samples/c37118/ reassembled by `pipeline::run`, as captured and with garbage and a
 //! bad CRC inserted; the SEL session of tests/data/sel/ and an SEL stream built from its vectors.
 //! Where the test can predict the frames itself (SolarEdge, C37.118: length-driven framing
 //! with a CRC), they are also checked against the test's own scan.
@@ -12,8 +12,8 @@ use common::Rng;
 
 use common::solaredge::{se_crc, se_frame, solaredge_data, verified_frames};
 use sekit::capture::Input;
-use sekit::engine::{run, RunConfig};
 use sekit::net::Transport;
+use sekit::pipeline::{run, RunConfig};
 use sekit::protocols::{Found, Protocol};
 use sekit::reassembly::{Ctx, Sink, StreamEvent};
 use std::collections::BTreeMap;

@@ -4,8 +4,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use sekit::capture::CaptureError;
 use sekit::cli;
-use sekit::engine::{run, RunConfig, RunReport};
 use sekit::output::{FileWriter, FlowList, Follow, FollowFormat, Totals};
+use sekit::pipeline::{run, RunConfig, RunReport};
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
 

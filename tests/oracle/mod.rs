@@ -163,8 +163,8 @@ pub fn walk_framesizes(data: &[u8]) -> Result<Vec<u64>, usize> {
 /// of the sender. Panics on a gap or a lost sync.
 pub fn c37118_framesizes(capture: &Path) -> HashMap<String, Vec<Vec<u64>>> {
     use sekit::capture::Input;
-    use sekit::engine::{run, RunConfig};
     use sekit::net::Transport;
+    use sekit::pipeline::{run, RunConfig};
     use sekit::reassembly::{Ctx, Sink, StreamEvent};
 
     #[derive(Default)]

@@ -2,7 +2,7 @@
 //! end-of-run summary, broken-pipe handling.
 
 use crate::capture::{expand_inputs, CaptureError, Input, ReaderConfig};
-use crate::engine::RunReport;
+use crate::pipeline::RunReport;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 

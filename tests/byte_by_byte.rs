@@ -2,7 +2,7 @@
 //! (c) in pseudo-random chunk sizes must report the same frames `(offset, bytes, kind)` and
 //! anomalies `(offset, len, reason)`. Inputs: SolarEdge streams built here (with garbage, bad
 //! CRCs, a gap and a truncated tail) and the RS485 dump (tests/data/solaredge/); the C37.118
-//! captures of samples/c37118/ reassembled by `engine::run`, as captured and with garbage and a
+//! captures of samples/c37118/ reassembled by `pipeline::run`, as captured and with garbage and a
 //! bad CRC inserted; the SEL session of tests/data/sel/ and an SEL stream built from its vectors.
 //! Where the test can predict the frames itself (SolarEdge, C37.118: length-driven framing
 //! with a CRC), they are also checked against the test's own scan.
@@ -12,9 +12,10 @@ use common::Rng;
 
 use common::solaredge::{se_crc, se_frame, solaredge_data, verified_frames};
 use sekit::capture::Input;
-use sekit::engine::{run, RunConfig};
+use sekit::net::Transport;
+use sekit::pipeline::{run, RunConfig};
 use sekit::protocols::{c37118, sel, solaredge, Found, Protocol};
-use sekit::reassembly::{Ctx, Proto, Sink, StreamEvent};
+use sekit::reassembly::{Ctx, Sink, StreamEvent};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -335,7 +336,7 @@ impl Sink for Collect {
             } => {
                 let v = self.dirs.entry((conn.id, dir.index())).or_default();
                 v.push(Step::Data(offset, bytes.to_vec()));
-                if conn.transport == Proto::Udp {
+                if conn.transport == Transport::Udp {
                     v.push(Step::End);
                 }
             }
@@ -349,7 +350,7 @@ impl Sink for Collect {
                 .entry((conn.id, dir.index()))
                 .or_default()
                 .push(Step::Gap(offset, len)),
-            StreamEvent::Close { conn, .. } if conn.transport == Proto::Tcp => {
+            StreamEvent::Close { conn, .. } if conn.transport == Transport::Tcp => {
                 for d in 0..2 {
                     self.dirs.entry((conn.id, d)).or_default().push(Step::End);
                 }

@@ -1249,7 +1249,7 @@ fn gzip_mutations_do_not_panic() {
     });
 }
 
-/// Mutated captures on disk through the whole pipeline (`engine::run`), all in one run so
+/// Mutated captures on disk through the whole pipeline (`pipeline::run`), all in one run so
 /// connections continue across files: every input is accounted for, each warns at most once
 /// and names itself, and the stream events stay consistent.
 #[test]
@@ -1283,9 +1283,9 @@ fn engine_run_over_mutated_files() {
         warned.entry(file).or_default().push(e.to_string());
     };
     let mut progress = |_done: u64| {};
-    let report = sekit::engine::run(
+    let report = sekit::pipeline::run(
         &inputs,
-        &sekit::engine::RunConfig::default(),
+        &sekit::pipeline::RunConfig::default(),
         &mut sink,
         &mut warn,
         &mut progress,

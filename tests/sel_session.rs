@@ -1,11 +1,11 @@
 //! The SEL splitter on the synthetic Telnet session of the sekit fixture set
 //! (tests/data/sel/, provenance in PROVENANCE.txt), through the whole pipeline
-//! (`engine::run` → one `SelState` per direction), against Wireshark 4.0.17's decode of the
+//! (`pipeline::run` → one `SelState` per direction), against Wireshark 4.0.17's decode of the
 //! same capture (`.tshark-4.0.17.json` for the message types in order, `.txt` for the lengths,
 //! directions and sequence numbers).
 
 use sekit::capture::Input;
-use sekit::engine::{run, RunConfig};
+use sekit::pipeline::{run, RunConfig};
 use sekit::protocols::sel::state::SelState;
 use sekit::protocols::{Found, Label, StreamState};
 use sekit::reassembly::{Ctx, Dir, Sink, StreamEvent};

@@ -6,8 +6,8 @@ use clap::builder::PossibleValuesParser;
 use clap::Parser;
 use sekit::capture::CaptureError;
 use sekit::cli;
-use sekit::engine::{run, FollowConfig, RunConfig};
 use sekit::output::ExtractWriter;
+use sekit::pipeline::{run, FollowConfig, RunConfig};
 use sekit::protocols::extract::{ExtractConfig, Extractor, Filter};
 use sekit::protocols::{registry, Protocol};
 use std::fs::OpenOptions;
@@ -153,7 +153,7 @@ fn real_main() -> Result<i32> {
         eprintln!(
             "seextract: {}; {} connections/flows; frames: {}; {} anomalies",
             cli::summary_line(&report),
-            report.engine.tcp_conns + report.engine.udp_flows,
+            report.reassembly.tcp_conns + report.reassembly.udp_flows,
             if per.is_empty() {
                 "none".to_string()
             } else {

@@ -4,8 +4,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use sekit::capture::CaptureError;
 use sekit::cli;
-use sekit::engine::{run, RunConfig, RunReport};
 use sekit::output::{FileWriter, FlowList, Follow, FollowFormat, Totals};
+use sekit::pipeline::{run, RunConfig, RunReport};
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
 
@@ -143,9 +143,9 @@ fn real_main() -> Result<i32> {
             totals.bytes,
             totals.gaps,
             totals.conflicts,
-            report.engine.forced_gaps,
-            report.engine.dropped_conns,
-            report.engine.after_close,
+            report.reassembly.forced_gaps,
+            report.reassembly.dropped_conns,
+            report.reassembly.after_close,
         );
     }
     Ok(if report.nothing_read() { 2 } else { 0 })

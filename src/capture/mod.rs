@@ -5,6 +5,7 @@
 
 mod reader;
 mod source;
+pub mod watch;
 
 pub use reader::{CaptureReader, ReaderConfig};
 pub use source::{expand_inputs, Input};

@@ -76,17 +76,29 @@ impl TcpHeader {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Transport protocol of a segment, connection or flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Transport {
-    Tcp(TcpHeader),
+    Tcp,
     Udp,
+}
+
+impl Transport {
+    /// Name as records print it: `tcp`, `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
 }
 
 /// A transport segment: TCP segment or UDP datagram.
 #[derive(Clone, Copy, Debug)]
 pub struct Segment<'a> {
     pub ep: Endpoints,
-    pub transport: Transport,
+    /// The TCP header; `None` for a UDP datagram.
+    pub tcp: Option<TcpHeader>,
     /// Payload bytes present in the capture.
     pub payload: &'a [u8],
     /// Payload bytes the packet carried on the wire but the capture cut off (snaplen).
@@ -122,6 +134,15 @@ pub struct Slicer {
     defrag: Defrag,
     scratch: Vec<u8>,
     pub stats: NetStats,
+}
+
+impl Segment<'_> {
+    pub fn transport(&self) -> Transport {
+        match self.tcp {
+            Some(_) => Transport::Tcp,
+            None => Transport::Udp,
+        }
+    }
 }
 
 impl Default for Slicer {
@@ -335,7 +356,7 @@ fn parse_l4(mut ep: Endpoints, proto: u8, l4: &[u8], wire_len: usize) -> Result<
         let missing = wire_len.saturating_sub(doff).saturating_sub(payload.len());
         Ok(Segment {
             ep,
-            transport: Transport::Tcp(TcpHeader {
+            tcp: Some(TcpHeader {
                 seq: be32(l4, 4),
                 ack: be32(l4, 8),
                 flags: l4[13],
@@ -362,7 +383,7 @@ fn parse_l4(mut ep: Endpoints, proto: u8, l4: &[u8], wire_len: usize) -> Result<
         let missing = wire.saturating_sub(8).saturating_sub(take);
         Ok(Segment {
             ep,
-            transport: Transport::Udp,
+            tcp: None,
             payload: &body[..take],
             missing: missing.min(u32::MAX as usize) as u32,
         })

@@ -5,7 +5,8 @@
 //! hashing thread also writes the records, in the order the connections closed.
 
 use super::flow_record;
-use crate::reassembly::{ConnInfo, Ctx, Dir, DirStats, Proto, Sink, StreamEvent};
+use crate::net::Transport;
+use crate::reassembly::{ConnInfo, Ctx, Dir, DirStats, Sink, StreamEvent};
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::io::{self, Write};
@@ -85,7 +86,7 @@ fn write_records<W: Write>(
     for dir in [Dir::C2S, Dir::S2C] {
         let st = &stats[dir.index()];
         // A UDP flow has a direction only once something was sent that way.
-        if conn.transport == Proto::Udp && st.packets == 0 {
+        if conn.transport == Transport::Udp && st.packets == 0 {
             continue;
         }
         let sha = digests.as_ref().map(|d| d[dir.index()].as_str());

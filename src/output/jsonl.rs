@@ -9,7 +9,8 @@
 
 use crate::capture::Timestamp;
 use crate::protocols::{Envelope, Message, Protocol};
-use crate::reassembly::{Dir, Proto};
+use crate::net::Transport;
+use crate::reassembly::Dir;
 use crate::util::hex;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -270,8 +271,8 @@ pub fn read_record(line: &str) -> Result<InRecord<'_>, ReadError> {
         transport: w
             .transport
             .map(|t| match &*t {
-                "tcp" => Ok(Proto::Tcp),
-                "udp" => Ok(Proto::Udp),
+                "tcp" => Ok(Transport::Tcp),
+                "udp" => Ok(Transport::Udp),
                 _ => Err(bad("transport", &t)),
             })
             .transpose()?,

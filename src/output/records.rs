@@ -3,9 +3,10 @@
 
 use super::flow_record;
 use super::jsonl::{anomaly_record, frame_record};
+use crate::net::Transport;
 use crate::protocols::extract::{ExtractSink, Item};
 use crate::protocols::{Envelope, Found, Protocol};
-use crate::reassembly::{ConnInfo, DirStats, Proto};
+use crate::reassembly::{ConnInfo, DirStats};
 use std::borrow::Cow;
 use std::io::{self, Write};
 
@@ -179,7 +180,7 @@ impl<W: Write> ExtractSink for ExtractWriter<W> {
                 .into_iter()
                 .enumerate()
             {
-                if conn.transport == Proto::Udp && stats[i].packets == 0 {
+                if conn.transport == Transport::Udp && stats[i].packets == 0 {
                     continue;
                 }
                 flow_record(buf, conn, dir, &stats[i], None, protos[i]);

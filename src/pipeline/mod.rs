@@ -1,4 +1,9 @@
-//! The library's pipelines: [`decode`] turns frame records or raw streams into typed messages
-//! for a sink.
+//! The library's pipelines: [`packets`] (capture inputs → packets → segments → reassembled
+//! stream events handed to a [`Sink`](crate::reassembly::Sink), with progress, warnings and
+//! counters) and [`decode`] (frame records or raw streams → typed messages → a
+//! [`Sink`](crate::output::sinks::Sink)).
 
 pub mod decode;
+pub mod packets;
+
+pub use packets::{run, FollowConfig, Progress, RunConfig, RunReport};

@@ -4,7 +4,8 @@
 //! an [`Envelope`].
 
 use crate::capture::Timestamp;
-use crate::reassembly::{Dir, Proto};
+use crate::net::Transport;
+use crate::reassembly::Dir;
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
@@ -104,7 +105,7 @@ pub struct Envelope<'a> {
     pub pkt: Option<u64>,
     /// Connection (or UDP flow) number.
     pub conn: Option<u64>,
-    pub transport: Option<Proto>,
+    pub transport: Option<Transport>,
     pub src: Option<IpAddr>,
     pub sport: Option<u16>,
     pub dst: Option<IpAddr>,

@@ -7,7 +7,8 @@ use super::detect::{Detector, Held};
 use super::{Found, Protocol};
 use crate::capture::Timestamp;
 use crate::net::Addr;
-use crate::reassembly::{ConnInfo, Ctx, Dir, DirStats, Proto, Sink, StreamEvent};
+use crate::net::Transport;
+use crate::reassembly::{ConnInfo, Ctx, Dir, DirStats, Sink, StreamEvent};
 use rustc_hash::FxHashMap;
 
 /// Where something was found: capture time, file (index into [`Extractor::files`]) and packet
@@ -236,7 +237,7 @@ impl<S: ExtractSink> Sink for Extractor<S> {
     ) -> bool {
         let prov = self.prov(ctx);
         let wanted = self.feed(conn, dir, &prov, Step::Data(offset, bytes));
-        if conn.transport == Proto::Udp && wanted {
+        if conn.transport == Transport::Udp && wanted {
             return self.feed(conn, dir, &prov, Step::End);
         }
         wanted
@@ -295,7 +296,7 @@ impl<S: ExtractSink> Sink for Extractor<S> {
                     return;
                 }
                 let prov = self.prov(ctx);
-                if conn.transport == Proto::Tcp {
+                if conn.transport == Transport::Tcp {
                     self.feed(conn, Dir::C2S, &prov, Step::End);
                     self.feed(conn, Dir::S2C, &prov, Step::End);
                 }

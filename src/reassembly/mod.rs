@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use tcp::TcpConn;
 
-/// Limits and policies of the engine.
+/// Limits and policies of the reassembler.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// A TCP connection with no packet for this long (capture time) is closed (`end: timeout`).
@@ -80,21 +80,6 @@ impl Dir {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Proto {
-    Tcp,
-    Udp,
-}
-
-impl Proto {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
-        }
-    }
-}
-
 /// How a direction ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
@@ -120,7 +105,7 @@ impl End {
 pub struct ConnInfo {
     /// Unique per connection; a reused tuple gets a new id. Starts at 1.
     pub id: u64,
-    pub transport: Proto,
+    pub transport: Transport,
     pub client: (Addr, u16),
     pub server: (Addr, u16),
     pub v6: bool,
@@ -215,14 +200,14 @@ pub enum StreamEvent<'a> {
     },
 }
 
-/// Receives the engine's events.
+/// Receives the reassembler's events.
 pub trait Sink {
     fn event(&mut self, ctx: &Ctx<'_>, ev: StreamEvent<'_>);
     /// A [`StreamEvent::Data`]; the answer says whether later Data and Gap events of this
-    /// direction are still wanted. Once a sink answers false, the engine stops sending them for
-    /// the direction (it still reassembles it: counters and the Close event are unchanged), so
-    /// a sink that has seen enough of a stream costs nothing more per packet. By default the
-    /// event goes to [`Sink::event`] and everything is wanted.
+    /// direction are still wanted. Once a sink answers false, the reassembler stops sending
+    /// them for the direction (it still reassembles it: counters and the Close event are
+    /// unchanged), so a sink that has seen enough of a stream costs nothing more per packet.
+    /// By default the event goes to [`Sink::event`] and everything is wanted.
     fn data(
         &mut self,
         ctx: &Ctx<'_>,
@@ -246,9 +231,9 @@ pub trait Sink {
     fn idle(&mut self) {}
 }
 
-/// Engine-wide counters.
+/// Counters over all connections and flows.
 #[derive(Clone, Debug, Default)]
-pub struct EngineStats {
+pub struct ReassemblyStats {
     pub tcp_conns: u64,
     pub udp_flows: u64,
     /// Packets for a closed connection (late ACKs, retransmissions after FIN/RST).
@@ -334,7 +319,7 @@ struct UdpFlow {
     last_ts: Timestamp,
 }
 
-/// The reassembly engine: feed it segments in capture order, then call [`Reassembler::finish`].
+/// The reassembler: feed it segments in capture order, then call [`Reassembler::finish`].
 pub struct Reassembler {
     cfg: Config,
     tcp: FxHashMap<Key, Box<TcpConn>>,
@@ -344,7 +329,7 @@ pub struct Reassembler {
     next_id: u64,
     ooo_total: usize,
     last_sweep: i64,
-    pub stats: EngineStats,
+    pub stats: ReassemblyStats,
 }
 
 impl Reassembler {
@@ -359,7 +344,7 @@ impl Reassembler {
             next_id: 1,
             ooo_total: 0,
             last_sweep: i64::MIN,
-            stats: EngineStats::default(),
+            stats: ReassemblyStats::default(),
         }
     }
 
@@ -383,9 +368,9 @@ impl Reassembler {
         if ctx.ts.sec != self.last_sweep {
             self.sweep(ctx, sink);
         }
-        match seg.transport {
-            Transport::Tcp(h) => self.tcp_segment(seg, h, ctx, sink),
-            Transport::Udp => self.udp_datagram(seg, ctx, sink),
+        match seg.tcp {
+            Some(h) => self.tcp_segment(seg, h, ctx, sink),
+            None => self.udp_datagram(seg, ctx, sink),
         }
     }
 
@@ -509,7 +494,7 @@ impl Reassembler {
             let id = self.new_id();
             let info = ConnInfo {
                 id,
-                transport: Proto::Udp,
+                transport: Transport::Udp,
                 client: (seg.ep.src, seg.ep.sport),
                 server: (seg.ep.dst, seg.ep.dport),
                 v6: seg.ep.v6,

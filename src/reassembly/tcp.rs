@@ -1,9 +1,9 @@
 //! One TCP connection: two directions, each with an out-of-order buffer, a small history of
 //! delivered bytes for the overlap check, and ACK-driven gap declaration.
 
-use super::{Config, ConnInfo, Ctx, Dir, DirStats, End, EngineStats, Proto, Sink, StreamEvent};
+use super::{Config, ConnInfo, Ctx, Dir, DirStats, End, ReassemblyStats, Sink, StreamEvent};
 use crate::capture::Timestamp;
-use crate::net::{Endpoints, TcpHeader};
+use crate::net::{Endpoints, TcpHeader, Transport};
 use std::collections::BTreeMap;
 
 enum Piece {
@@ -356,7 +356,7 @@ impl TcpConn {
         let mut conn = TcpConn {
             info: ConnInfo {
                 id,
-                transport: Proto::Tcp,
+                transport: Transport::Tcp,
                 client,
                 server,
                 v6: ep.v6,
@@ -464,7 +464,7 @@ impl TcpConn {
         missing: u32,
         cfg: &Config,
         ooo_total: &mut usize,
-        stats: &mut EngineStats,
+        stats: &mut ReassemblyStats,
         ctx: &Ctx<'_>,
         sink: &mut S,
     ) -> Option<End> {

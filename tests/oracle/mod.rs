@@ -163,8 +163,9 @@ pub fn walk_framesizes(data: &[u8]) -> Result<Vec<u64>, usize> {
 /// of the sender. Panics on a gap or a lost sync.
 pub fn c37118_framesizes(capture: &Path) -> HashMap<String, Vec<Vec<u64>>> {
     use sekit::capture::Input;
-    use sekit::engine::{run, RunConfig};
-    use sekit::reassembly::{Ctx, Proto, Sink, StreamEvent};
+    use sekit::net::Transport;
+    use sekit::pipeline::{run, RunConfig};
+    use sekit::reassembly::{Ctx, Sink, StreamEvent};
 
     #[derive(Default)]
     struct Collect {
@@ -181,8 +182,8 @@ pub fn c37118_framesizes(capture: &Path) -> HashMap<String, Vec<Vec<u64>>> {
                     let ep = conn.endpoints(dir);
                     let key = format!("{}:{}/{}", ep.src_ip(), ep.sport, conn.transport.as_str());
                     match conn.transport {
-                        Proto::Tcp => self.tcp.entry(key).or_default().extend_from_slice(bytes),
-                        Proto::Udp => {
+                        Transport::Tcp => self.tcp.entry(key).or_default().extend_from_slice(bytes),
+                        Transport::Udp => {
                             let sizes = walk_framesizes(bytes)
                                 .unwrap_or_else(|at| panic!("{key}: datagram out of sync at {at}"));
                             self.udp.entry(key).or_default().extend(sizes);

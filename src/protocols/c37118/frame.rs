@@ -238,13 +238,8 @@ pub fn fix_checksum(buf: &mut [u8]) -> bool {
 pub struct C37Framing;
 
 impl Framing for C37Framing {
-<<<<<<< HEAD
     const PROTOCOL: Protocol = super::PROTOCOL;
-    const MAX_FRAME: usize = 65_535;
-=======
-    const PROTOCOL: Protocol = Protocol::C37118;
     const MAX_FRAME: usize = MAX_FRAME;
->>>>>>> c37
     const SYNC_LEN: usize = 1;
 
     fn parse(buf: &[u8]) -> Parsed<(usize, Label)> {
@@ -410,8 +405,9 @@ mod tests {
     /// one per UDP datagram.
     fn sample_streams() -> Vec<Vec<u8>> {
         use crate::capture::Input;
-        use crate::engine::{run, RunConfig};
-        use crate::reassembly::{Ctx, Proto, Sink, StreamEvent};
+        use crate::pipeline::{run, RunConfig};
+        use crate::net::Transport;
+        use crate::reassembly::{Ctx, Sink, StreamEvent};
         use std::collections::BTreeMap;
 
         #[derive(Default)]
@@ -425,12 +421,12 @@ mod tests {
                     StreamEvent::Data {
                         conn, dir, bytes, ..
                     } => match conn.transport {
-                        Proto::Tcp => self
+                        Transport::Tcp => self
                             .tcp
                             .entry((conn.id, dir == crate::reassembly::Dir::C2S))
                             .or_default()
                             .extend_from_slice(bytes),
-                        Proto::Udp => self.udp.push(bytes.to_vec()),
+                        Transport::Udp => self.udp.push(bytes.to_vec()),
                     },
                     StreamEvent::Gap { .. } => panic!("gap in a clean sample"),
                     _ => {}

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod sel;
 pub mod solaredge;
 pub mod splitter;
+pub mod unwrap;
 
 use std::fmt;
 

@@ -68,12 +68,15 @@ fn sel_command(s: &[u8]) -> Option<bool> {
         .iter()
         .position(|b| b.is_ascii_whitespace())
         .unwrap_or(s.len())];
-    let is = |c: &&str| w.eq_ignore_ascii_case(c.as_bytes());
-    if COMMANDS.iter().any(is) {
-        Some(ACCESS.iter().any(is))
-    } else {
-        None
+    // Every command word is at most 3 letters (sel.md §3.1: words truncated to 3).
+    if w.len() > 3
+        || !COMMANDS
+            .iter()
+            .any(|c| w.eq_ignore_ascii_case(c.as_bytes()))
+    {
+        return None;
     }
+    Some(ACCESS.iter().any(|c| w.eq_ignore_ascii_case(c.as_bytes())))
 }
 
 /// `Level 1`, `Level 2`, `Level B`, … (sel.md §3.1 login banner).
@@ -216,6 +219,7 @@ mod tests {
         assert_eq!(sel_command(b"Bac"), Some(true));
         assert_eq!(sel_command(b"IDX"), None);
         assert_eq!(sel_command(b""), None);
+        assert!(COMMANDS.iter().all(|c| c.len() <= 3));
         assert!(is_level_banner(b"Level B"));
         assert!(!is_level_banner(b"Level 123"));
         assert!(!is_level_banner(b"Level"));

@@ -282,7 +282,7 @@ pub fn parse_message(buf: &[u8]) -> Parsed<Message<'_>> {
         request: true,
     });
     let can_request = is_request_type(t);
-    if t == 0xB9 {
+    if MsgType(t) == MsgType::CLEAR_STATUS {
         return request;
     }
     if message_name(t).is_none() {
@@ -348,11 +348,7 @@ pub fn cascii_checksum(line: &[u8]) -> Option<(u16, u16)> {
     if tail[0] != b',' || tail[1] != b'"' || tail[6] != b'"' {
         return None;
     }
-    let hex = std::str::from_utf8(&tail[2..6]).ok()?;
-    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let stated = u16::from_str_radix(hex, 16).ok()?;
+    let stated = u16::from_be_bytes(crate::util::hex::decode_exact::<2>(&tail[2..6])?);
     let computed = line[..n - 6]
         .iter()
         .fold(0u16, |a, b| a.wrapping_add(u16::from(*b)));

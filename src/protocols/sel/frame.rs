@@ -1,5 +1,6 @@
 //! Finding one SEL binary message at the start of a buffer of Telnet-decoded bytes (sel.md §1,
-//! §2), and the compressed-ASCII line checksum (sel.md §3.2). Pure functions, borrowing.
+//! §2), building one from its type and body ([`build`], [`fix_checksum`]), and the
+//! compressed-ASCII line checksum (sel.md §3.2). Pure functions, borrowing.
 //!
 //! Framing (sel.md §1): `A5 type len … check`, `len` = total length including `A5`, type, len
 //! and the check (3..=255). The check is sum8 = (Σ bytes[0..len−1]) & 0xFF for every type but

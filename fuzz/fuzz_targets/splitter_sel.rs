@@ -10,7 +10,8 @@
 //! - anomalies are non-empty and lie inside one fed segment;
 //! - in a segment without 0xFF (no Telnet), a frame's bytes are the stream bytes at its offset;
 //! - binary messages re-parse with `sel::frame::parse_message` as one whole message of the
-//!   same name; bare requests (`A5xx-req`) are the two bytes `A5 t` of a request type;
+//!   same name, and `sel::frame::build` of its type and body gives the same bytes; bare
+//!   requests (`A5xx-req`) are the two bytes `A5 t` of a request type;
 //! - feeding each stretch between gaps/ends whole gives the same items as the chunked feed,
 //!   when the stream holds none of 0xA5, `=`, `?`: a bare request
 //!   or a prompt ending a `data()` call is taken at that call's boundary by design (sel.md §4
@@ -22,7 +23,7 @@
 mod split_harness;
 
 use libfuzzer_sys::fuzz_target;
-use sekit::protocols::sel::frame::{parse_message, request_name};
+use sekit::protocols::sel::frame::{build, parse_message, request_name};
 use sekit::protocols::{Label, Parsed, Protocol, StreamState};
 use split_harness::{merged, plan, run, segment_of, Item, Op, Plan};
 
@@ -51,6 +52,11 @@ fn check_binary(off: u64, bytes: &[u8], name: &str) {
             );
             assert!(!m.request, "message at {off} re-parses as a request");
             assert_eq!(m.name(), name, "name of the message at {off}");
+            assert_eq!(
+                build(m.kind(), m.body()).as_deref(),
+                Ok(bytes),
+                "message at {off} rebuilds"
+            );
         }
         other => panic!("message at {off} ({name}, {bytes:02x?}) does not re-parse: {other:?}"),
     }

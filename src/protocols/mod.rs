@@ -16,6 +16,7 @@ pub mod registry;
 pub mod sel;
 pub mod solaredge;
 pub mod splitter;
+pub mod unwrap;
 
 pub use self::core::{
     DecodeConfig, Decoder, Descriptor, Envelope, Found, Label, Message, Parsed, Protocol,

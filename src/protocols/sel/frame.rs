@@ -1,5 +1,6 @@
 //! Finding one SEL binary message at the start of a buffer of Telnet-decoded bytes (sel.md §1,
-//! §2), and the compressed-ASCII line checksum (sel.md §3.2). Pure functions, borrowing.
+//! §2), building one from its type and body ([`build`], [`fix_checksum`]), and the
+//! compressed-ASCII line checksum (sel.md §3.2). Pure functions, borrowing.
 //!
 //! Framing (sel.md §1): `A5 type len … check`, `len` = total length including `A5`, type, len
 //! and the check (3..=255). The check is sum8 = (Σ bytes[0..len−1]) & 0xFF for every type but
@@ -24,6 +25,8 @@
 //! the next byte, and decides with [`bare_request_at_end`] only at a gap or at the end of the
 //! stream (see `state.rs`).
 
+pub use super::codes::{is_known_type, is_request_type, message_name, request_name};
+use super::codes::{Check, MsgType};
 use crate::protocols::{Label, Parsed};
 use nom::number::streaming::u8 as byte;
 
@@ -32,7 +35,7 @@ pub const SYNC: u8 = 0xA5;
 /// Largest message (`len` is one byte).
 pub const MAX_MSG: usize = 255;
 /// Type byte of the Fast Message (CRC-16 instead of sum8).
-pub const FAST_MSG: u8 = 0x46;
+const FAST_MSG: u8 = MsgType::FAST_MSG.0;
 
 /// CRC-16/MODBUS (poly 0x8005 reflected, init 0xFFFF, no xorout), slice-by-16 tables
 /// (sel.md §1 "Checksums"; sent MSB first, unlike Modbus RTU).
@@ -42,62 +45,6 @@ pub const CRC: crc::Crc<u16, crc::Table<16>> =
 /// One-byte sum of `bytes` (sel.md §1 "Checksums").
 pub fn sum8(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b))
-}
-
-/// Label of a length-and-checksum message of type `t` (sel.md §1 table), `None` for a type
-/// that is not framed with a length.
-pub fn message_name(t: u8) -> Option<&'static str> {
-    Some(match t {
-        0xC0 => "A5C0",
-        0xC1 => "A5C1",
-        0xC2 => "A5C2",
-        0xC3 => "A5C3",
-        0xD1 => "A5D1",
-        0xD2 => "A5D2",
-        0xD3 => "A5D3",
-        0xCE => "A5CE",
-        0xCF => "A5CF",
-        0xCD => "A5CD",
-        0xE0 => "A5E0",
-        0xE3 => "A5E3",
-        0xE5 => "A5E5",
-        0xE6 => "A5E6",
-        0xE7 => "A5E7",
-        0xE8 => "A5E8",
-        0xE9 => "A5E9",
-        0xED => "A5ED",
-        FAST_MSG => "A546",
-        _ => return None,
-    })
-}
-
-/// Label of the bare 2-byte request `A5 t` (sel.md §1: "Requests from the master are usually
-/// the bare 2 bytes"), `None` if `t` is not sent that way.
-pub fn request_name(t: u8) -> Option<&'static str> {
-    Some(match t {
-        0xC0 => "A5C0-req",
-        0xC1 => "A5C1-req",
-        0xC2 => "A5C2-req",
-        0xC3 => "A5C3-req",
-        0xD1 => "A5D1-req",
-        0xD2 => "A5D2-req",
-        0xD3 => "A5D3-req",
-        0xCE => "A5CE-req",
-        0xCF => "A5CF-req",
-        0xCD => "A5CD-req",
-        0xB9 => "A5B9-req",
-        _ => return None,
-    })
-}
-
-/// `A5 t` may be a complete 2-byte request.
-pub fn is_request_type(t: u8) -> bool {
-    request_name(t).is_some()
-}
-
-/// A type byte this module knows, framed or 2-byte.
-pub fn is_known_type(t: u8) -> bool {
-    message_name(t).is_some() || is_request_type(t)
 }
 
 /// Smallest and largest `len` of a framed message of type `t` (sel.md §2 layouts).
@@ -130,18 +77,34 @@ pub struct Message<'a> {
     pub request: bool,
 }
 
-impl Message<'_> {
+impl<'a> Message<'a> {
+    /// The type code.
+    pub fn kind(&self) -> MsgType {
+        MsgType(self.msg_type)
+    }
+
+    /// `A5C0`, `A5C0-req`, … (`A5??` for a type [`parse_message`] never returns).
     pub fn name(&self) -> &'static str {
         let n = if self.request {
-            request_name(self.msg_type)
+            self.kind().request_name()
         } else {
-            message_name(self.msg_type)
+            self.kind().name()
         };
         n.unwrap_or("A5??")
     }
 
     pub fn label(&self) -> Label {
         Label::Name(self.name())
+    }
+
+    /// The bytes between `len` and the check (sel.md §1), pad byte included; empty for a bare
+    /// request. [`build`] of the type and this body gives the message back.
+    pub fn body(&self) -> &'a [u8] {
+        if self.request {
+            return &[];
+        }
+        let end = self.bytes.len().saturating_sub(self.kind().check().size());
+        self.bytes.get(3..end).unwrap_or(&[])
     }
 }
 
@@ -226,14 +189,73 @@ pub fn bare_request_at_end(buf: &[u8]) -> bool {
     buf[2..buf.len().min(4)].iter().all(texty)
 }
 
-/// Whether the first `len` bytes of `buf` carry a valid check (sum8, or CRC-16 for `A546`).
-pub fn check_ok(buf: &[u8], t: u8, len: usize) -> bool {
-    if t == FAST_MSG {
-        let crc = u16::from_be_bytes([buf[len - 2], buf[len - 1]]);
-        CRC.checksum(&buf[..len - 2]) == crc
-    } else {
-        sum8(&buf[..len - 1]) == buf[len - 1]
+/// The check of a message of type `t` whose bytes before the check are `covered`, as sent:
+/// sum8, or CRC-16 big-endian for `A546` (sel.md §1 "Checksums"); the first
+/// `t.check().size()` bytes count.
+fn check_bytes(t: MsgType, covered: &[u8]) -> [u8; 2] {
+    match t.check() {
+        Check::Sum8 => [sum8(covered), 0],
+        Check::Crc16 => CRC.checksum(covered).to_be_bytes(),
     }
+}
+
+/// Whether the first `len` bytes of `buf` carry a valid check (sum8, or CRC-16 for `A546`);
+/// `false` when `buf` is shorter than `len` or `len` cannot hold the check.
+pub fn check_ok(buf: &[u8], t: u8, len: usize) -> bool {
+    let t = MsgType(t);
+    let k = t.check().size();
+    let Some(msg) = buf.get(..len) else {
+        return false;
+    };
+    let Some(split) = len.checked_sub(k) else {
+        return false;
+    };
+    let (covered, stated) = msg.split_at(split);
+    check_bytes(t, covered)[..k] == *stated
+}
+
+/// Why [`build`] cannot make a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// `len` is one byte (sel.md §1: at most 255).
+    #[error("{kind} message with a {body}-byte body is longer than 255 bytes")]
+    TooLong { kind: MsgType, body: usize },
+}
+
+/// A framed binary message of type `t` (sel.md §1): `A5 t len body check`, with `len` the
+/// total length and the check the type asks for (sum8, or CRC-16/MODBUS big-endian for
+/// `A546`). `body` is everything between `len` and the check, pad byte included (sel.md §2
+/// layouts), as [`Message::body`] gives it.
+pub fn build(t: MsgType, body: &[u8]) -> Result<Vec<u8>, BuildError> {
+    let k = t.check().size();
+    let too_long = BuildError::TooLong {
+        kind: t,
+        body: body.len(),
+    };
+    let len = u8::try_from(3 + body.len() + k).map_err(|_| too_long)?;
+    let mut msg = Vec::with_capacity(usize::from(len));
+    msg.extend_from_slice(&[SYNC, t.0, len]);
+    msg.extend_from_slice(body);
+    let check = check_bytes(t, &msg);
+    msg.extend_from_slice(&check[..k]);
+    Ok(msg)
+}
+
+/// Rewrites the check of the framed message at the start of `msg` (`A5 t len …`, sliced by
+/// `len` as in sel.md §1) so that it verifies. `false`, with `msg` untouched, when `msg` does
+/// not start with `A5`, is shorter than `len`, or `len` is too small for the header and check.
+pub fn fix_checksum(msg: &mut [u8]) -> bool {
+    let (Some(&SYNC), Some(&t), Some(&len)) = (msg.first(), msg.get(1), msg.get(2)) else {
+        return false;
+    };
+    let t = MsgType(t);
+    let (len, k) = (usize::from(len), t.check().size());
+    if len < 3 + k || msg.len() < len {
+        return false;
+    }
+    let check = check_bytes(t, &msg[..len - k]);
+    msg[len - k..len].copy_from_slice(&check[..k]);
+    true
 }
 
 /// Parses the message at the start of `buf` (Telnet already removed, sel.md §4).
@@ -261,7 +283,7 @@ pub fn parse_message(buf: &[u8]) -> Parsed<Message<'_>> {
         request: true,
     });
     let can_request = is_request_type(t);
-    if t == 0xB9 {
+    if MsgType(t) == MsgType::CLEAR_STATUS {
         return request;
     }
     if message_name(t).is_none() {
@@ -327,11 +349,7 @@ pub fn cascii_checksum(line: &[u8]) -> Option<(u16, u16)> {
     if tail[0] != b',' || tail[1] != b'"' || tail[6] != b'"' {
         return None;
     }
-    let hex = std::str::from_utf8(&tail[2..6]).ok()?;
-    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let stated = u16::from_str_radix(hex, 16).ok()?;
+    let stated = u16::from_be_bytes(crate::util::hex::decode_exact::<2>(&tail[2..6])?);
     let computed = line[..n - 6]
         .iter()
         .fold(0u16, |a, b| a.wrapping_add(u16::from(*b)));
@@ -420,6 +438,84 @@ pub(crate) mod tests {
         );
         assert!(check_ok(&hex("A5E00620812C"), 0xE0, 6));
         assert!(!check_ok(&hex("A5E00620812D"), 0xE0, 6));
+    }
+
+    #[test]
+    fn build_gives_every_vector_back() {
+        for (name, h) in VECTORS {
+            let v = hex(h);
+            let Parsed::Frame(m) = parse_message(&v) else {
+                panic!("{name}");
+            };
+            assert_eq!(build(m.kind(), m.body()), Ok(v.clone()), "{name}");
+            // A spoilt check is repaired in place; the message then parses again.
+            for at in [v.len() - 1, v.len() - m.kind().check().size()] {
+                let mut bad = v.clone();
+                bad[at] ^= 0x5A;
+                assert!(fix_checksum(&mut bad), "{name}");
+                assert_eq!(bad, v, "{name}");
+            }
+            // Followed by more bytes: only the message (sliced by len) is touched.
+            let mut longer = v.clone();
+            longer[v.len() - 1] ^= 1;
+            longer.extend_from_slice(b"\r\n");
+            assert!(fix_checksum(&mut longer));
+            assert_eq!(&longer[..v.len()], &v[..]);
+            assert_eq!(&longer[v.len()..], b"\r\n");
+        }
+    }
+
+    #[test]
+    fn build_examples_of_sel_md() {
+        // sel.md §2.4 Fast Operate vectors and §1 "Checksums" (sum8 2C; CRC 5B91, 9C40, 8F16).
+        let e0 = MsgType(0xE0);
+        assert_eq!(build(e0, &hex("2081")), Ok(hex("A5E00620812C")));
+        assert_eq!(build(MsgType(0xED), &hex("0001")), Ok(hex("A5ED06000199")));
+        let fm = MsgType::FAST_MSG;
+        assert_eq!(
+            build(fm, &hex("000000000000810000")),
+            Ok(hex("A5460E0000000000008100005B91"))
+        );
+        assert_eq!(
+            build(fm, &hex("000000000000980000")),
+            Ok(hex("A5460E0000000000009800009C40"))
+        );
+        assert_eq!(
+            build(fm, &hex("0000000000 0101C000 18000020")),
+            Ok(hex("A5461200000000000101C000180000208F16"))
+        );
+        // The longest body: 255 bytes in all; one more is refused.
+        assert_eq!(build(e0, &[0; 251]).map(|m| m.len()), Ok(255));
+        assert_eq!(build(fm, &[0; 250]).map(|m| m[2]), Ok(255));
+        assert_eq!(
+            build(fm, &[0; 251]),
+            Err(BuildError::TooLong {
+                kind: fm,
+                body: 251
+            })
+        );
+        // An unknown type is framed with sum8 (sel.md §1: all but A546).
+        assert_eq!(build(MsgType(0x41), &[]), Ok(hex("A54104EA")));
+        // Nothing to fix: no A5, shorter than len, len too small for the check.
+        for bad in [
+            "",
+            "A5",
+            "A5E0",
+            "00E0060000",
+            "A5E0062081",
+            "A54603FF",
+            "A54604FFFF",
+        ] {
+            let mut b = hex(bad);
+            let before = b.clone();
+            assert!(!fix_checksum(&mut b), "{bad}");
+            assert_eq!(b, before);
+        }
+        let mut shortest = hex("A54605FFFF");
+        assert!(fix_checksum(&mut shortest));
+        assert!(check_ok(&shortest, 0x46, 5));
+        assert!(!check_ok(&shortest, 0x46, 6));
+        assert!(!check_ok(&shortest, 0x46, 1));
     }
 
     #[test]

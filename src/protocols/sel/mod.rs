@@ -1,13 +1,19 @@
 //! SEL relay protocols on TCP (spec: sel.md of the shared references): binary Fast Meter /
 //! Fast Operate / Fast Message messages and the SEL ASCII command side, usually inside Telnet.
 //!
+//! - [`codes`]: message type codes (sel.md §1 table), the labels of ASCII units and the SEL
+//!   command words (§3.1);
 //! - [`frame`]: one binary message at the start of a buffer (sel.md §1, §2), bare 2-byte
-//!   requests, the compressed-ASCII line checksum (§3.2);
-//! - [`state`]: per direction, Telnet removal (§4), the scanner that splits binary messages
-//!   from ASCII lines and prompts (§3, §4 "slipstreaming"), resync and anomalies, and the
-//!   detection rule. Frame offsets are raw stream offsets (before Telnet removal); frame bytes
-//!   are the decoded bytes.
+//!   requests, building a message and fixing its check (§1 "Checksums"), the compressed-ASCII
+//!   line checksum (§3.2);
+//! - [`state`]: per direction, Telnet removal ([`crate::protocols::unwrap::telnet`], §4),
+//!   then the scanner that splits binary messages from ASCII lines and prompts (§3, §4
+//!   "slipstreaming"), resync and anomalies. Frame offsets are raw stream offsets (before
+//!   Telnet removal); frame bytes are the decoded bytes;
+//! - [`evidence`]: what speaks for SEL in a direction, and the detection rule.
 
+pub mod codes;
+pub mod evidence;
 pub mod frame;
 pub mod state;
 
@@ -18,7 +24,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     title: "SEL relay (Fast Meter, Fast Operate, Fast Message, ASCII)",
     new_state: || Box::new(state::SelState::default()),
     new_decoder: None,
-    fix_checksum: None,
+    fix_checksum: Some(frame::fix_checksum),
 };
 
 pub const PROTOCOL: Protocol = Protocol(&DESCRIPTOR);

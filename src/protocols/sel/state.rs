@@ -1,12 +1,7 @@
-//! Per-direction SEL stream state (sel.md §4 "Pipeline per direction"): Telnet removal, then a
-//! scanner that splits the decoded bytes into binary messages ([`super::frame`]) and ASCII
-//! lines, with resync and anomaly reports, and the SEL detection rule.
-//!
-//! # Telnet (sel.md §4)
-//! IAC commands are removed before any framing, length or checksum: `FF FB/FC/FD/FE xx`,
-//! subnegotiation `FF FA … FF F0` (a subnegotiation longer than 512 bytes is given back as
-//! data), the 2-byte commands `FF F0..F9`; `FF FF` becomes `FF`. `FF` followed by a byte below
-//! `F0` is not Telnet and is kept. Sequences may be split across `data()` calls.
+//! Per-direction SEL stream state (sel.md §4 "Pipeline per direction"): Telnet removal
+//! ([`crate::protocols::unwrap::telnet`], sel.md §4), then a scanner that splits the decoded
+//! bytes into binary messages ([`super::frame`]) and ASCII lines, with resync and anomaly
+//! reports; what it finds feeds the detection rule ([`super::evidence`]).
 //!
 //! # What is emitted
 //! Every frame's `offset` is the **raw stream offset** (on the wire, before Telnet removal) of
@@ -23,14 +18,14 @@
 //!   that is not used, so that the output does not depend on segmentation). At the end of the
 //!   stream or at a gap, `A5 t` alone, or followed by text rather than a message header, is
 //!   the request (`frame::bare_request_at_end`);
-//! - [`LINE`] `ascii-line`: a line of text (bytes without its terminator). Lines end at CR, LF,
+//! - [`LINE`](super::codes::LINE) `ascii-line`: a line of text (bytes without its terminator). Lines end at CR, LF,
 //!   CRLF, STX or ETX (sel.md §3.2: STX/ETX delimit compressed-ASCII replies; they are not part
 //!   of any line); NVT `CR NUL` is one terminator; whitespace-only lines are not emitted.
 //!   Text = printable ASCII, TAB, BEL, BS, VT, FF, ESC, XON, XOFF;
-//! - [`CASCII`] `cascii-line`: a compressed-ASCII line `"…",…,"CCCC"` (sel.md §3.2); if its
+//! - [`CASCII`](super::codes::CASCII) `cascii-line`: a compressed-ASCII line `"…",…,"CCCC"` (sel.md §3.2); if its
 //!   checksum does not verify, the line is still emitted and an anomaly with the same offset
 //!   and length follows ("compressed-ASCII line checksum mismatch");
-//! - [`PROMPT`] `ascii-prompt`: `=`, `=>`, `=>>`, `==>`, `==>>` (sel.md §3.1) at the start of
+//! - [`PROMPT`](super::codes::PROMPT) `ascii-prompt`: `=`, `=>`, `=>>`, `==>`, `==>>` (sel.md §3.1) at the start of
 //!   a line and followed by a terminator, a binary message, or a letter/digit (the relay echoes
 //!   the next command right after the prompt: `=>ID` gives the prompt `=>` and the line `ID`),
 //!   and `Password: ?` lines. A prompt at the end of the data waits for the byte that
@@ -57,35 +52,20 @@
 //! reports a partial message ("binary message truncated at the end of the stream").
 //!
 //! # Detection rule ([`StreamState::confident`])
-//! Evidence per direction, where *clean* means right after a good unit (start of stream,
-//! message, line, prompt) with no skipped bytes since:
-//! 1. two checksummed messages (sum8 or CRC-16, sel.md §1) at clean positions; or
-//! 2. one such message plus weak SEL evidence: a clean 2-byte request, a line whose first word
-//!    is an SEL command (sel.md §3.1: `ACC`, `2AC`, `ID`, `DNA`, `MET`, …), or a prompt; or
-//! 3. strong ASCII evidence alone: a compressed-ASCII line whose checksum verifies, `FID=SEL-`,
-//!    a prompt directly followed by an echoed SEL command (`=>ACC`), or a `Password: ?` /
-//!    `Level N` line after an access command (`ACC`, `2AC`, `BAC`, `CAL`) in that direction.
-//!
-//! A message found right after skipped bytes is emitted but does not count. Random bytes almost
-//! never hold a clean checksummed message or a strong ASCII cue (none in 16 384 random streams
-//! of 64 KiB); ordinary text (HTTP, SMTP) has no `A5` messages and at most weak evidence.
+//! See [`super::evidence`]: checksummed messages and SEL ASCII cues at clean positions (right
+//! after a good unit, with no skipped bytes since).
 //!
 //! Limitation: Telnet removal always runs, so an SEL stream over a raw socket (no Telnet) whose
 //! binary messages hold `FF F0..FF` pairs would lose bytes (sel.md §4 asks for Telnet first).
 
-use super::frame::{bare_request_at_end, cascii_checksum, parse_message, Message, SYNC};
+use super::evidence::{is_password_prompt, Evidence, LineKind};
+use super::frame::{bare_request_at_end, parse_message, Message, SYNC};
+use crate::protocols::unwrap::telnet::Telnet;
+use crate::protocols::unwrap::{Decoded, Unwrapper};
 use crate::protocols::{Found, Label, Parsed, Protocol, StreamState};
 
-/// Label of a text line.
-pub const LINE: &str = "ascii-line";
-/// Label of a compressed-ASCII line (sel.md §3.2).
-pub const CASCII: &str = "cascii-line";
-/// Label of a prompt (`=`, `=>`, `=>>`, `==>`, `==>>`, `Password: ?`).
-pub const PROMPT: &str = "ascii-prompt";
 /// Longest line emitted in one piece.
 pub const MAX_LINE: usize = 4096;
-/// Longest Telnet subnegotiation kept out of the data.
-const MAX_SB: usize = 512;
 
 const TEXT: u8 = 0;
 const TERM: u8 = 1;
@@ -127,172 +107,6 @@ fn find_sync_or_term(s: &[u8]) -> Option<usize> {
     memchr::memchr2(0x02, 0x03, &s[..upto]).or(first)
 }
 
-/// SEL ASCII commands (sel.md §3.1, §3.3): weak evidence as the first word of a line.
-const COMMANDS: [&str; 32] = [
-    "ACC", "2AC", "BAC", "CAL", "PAS", "QUI", "EXI", "ID", "DNA", "BNA", "SNS", "CAS", "CST",
-    "CEV", "CHI", "CSU", "ENA", "MET", "STA", "SER", "HIS", "EVE", "SHO", "SET", "OPE", "CLO",
-    "PUL", "TAR", "FIL", "DAT", "TIM", "TRI",
-];
-/// Access-level commands (sel.md §3.1 "Login").
-const ACCESS: [&str; 4] = ["ACC", "2AC", "BAC", "CAL"];
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Tn {
-    #[default]
-    Data,
-    /// After `FF`.
-    Iac,
-    /// After `FF FB..FE`: the option byte follows.
-    Opt,
-    /// Inside `FF FA …`.
-    Sb,
-    /// Inside a subnegotiation, after `FF`.
-    SbIac,
-}
-
-/// Telnet decoder state (sel.md §4).
-#[derive(Default)]
-struct Telnet {
-    st: Tn,
-    /// Raw offset of the pending `FF`.
-    iac_raw: u64,
-    /// Raw bytes of the subnegotiation in progress, from its `FF FA`.
-    sb: Vec<u8>,
-    sb_raw: u64,
-}
-
-/// Decoded bytes not yet framed, and where each came from on the wire.
-#[derive(Default)]
-struct Decoded {
-    buf: Vec<u8>,
-    /// Decoded-stream index of `buf[0]`.
-    start: u64,
-    /// `(decoded index, raw offset)` wherever the raw offset jumps; sorted.
-    marks: Vec<(u64, u64)>,
-    /// Raw offset just after the last decoded byte.
-    next_raw: u64,
-}
-
-impl Decoded {
-    fn end(&self) -> u64 {
-        self.start + self.buf.len() as u64
-    }
-
-    fn push(&mut self, bytes: &[u8], raw: u64) {
-        if bytes.is_empty() {
-            return;
-        }
-        if self.marks.is_empty() || raw != self.next_raw {
-            self.marks.push((self.end(), raw));
-        }
-        self.buf.extend_from_slice(bytes);
-        self.next_raw = raw + bytes.len() as u64;
-    }
-
-    /// Raw offset of decoded byte `dec` (for `dec == end()`: just after the last byte).
-    fn raw_of(&self, dec: u64) -> u64 {
-        let i = self.marks.partition_point(|m| m.0 <= dec);
-        match i.checked_sub(1).map(|k| self.marks[k]) {
-            Some((d, r)) => r + (dec - d),
-            None => self.next_raw,
-        }
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.buf.drain(..n);
-        self.advance(n);
-    }
-
-    fn advance(&mut self, n: usize) {
-        self.start += n as u64;
-        let i = self.marks.partition_point(|m| m.0 <= self.start);
-        if i > 1 {
-            self.marks.drain(..i - 1);
-        }
-    }
-
-    /// With nothing pending: `len` bytes at `raw`, decoded as they are, are framed where they
-    /// lie. Records where they come from, as [`Decoded::push`] does.
-    fn begin_in_place(&mut self, raw: u64, len: usize) {
-        debug_assert!(self.buf.is_empty());
-        if self.marks.is_empty() || raw != self.next_raw {
-            self.marks.push((self.end(), raw));
-        }
-        self.next_raw = raw + len as u64;
-    }
-
-    /// The first `used` bytes framed in place were consumed; `rest` is kept for later.
-    fn end_in_place(&mut self, used: usize, rest: &[u8]) {
-        self.advance(used);
-        self.buf.extend_from_slice(rest);
-    }
-}
-
-/// Removes Telnet from `raw` (at raw offset `off`) into `dec`.
-fn telnet(tn: &mut Telnet, dec: &mut Decoded, raw: &[u8], off: u64) {
-    let mut i = 0;
-    while i < raw.len() {
-        let at = off + i as u64;
-        match tn.st {
-            Tn::Data => match memchr::memchr(0xFF, &raw[i..]) {
-                None => {
-                    dec.push(&raw[i..], at);
-                    return;
-                }
-                Some(k) => {
-                    dec.push(&raw[i..i + k], at);
-                    tn.iac_raw = at + k as u64;
-                    tn.st = Tn::Iac;
-                    i += k + 1;
-                }
-            },
-            Tn::Iac => {
-                let b = raw[i];
-                i += 1;
-                tn.st = match b {
-                    0xFF => {
-                        dec.push(&[0xFF], tn.iac_raw);
-                        Tn::Data
-                    }
-                    0xFB..=0xFE => Tn::Opt,
-                    0xFA => {
-                        tn.sb.clear();
-                        tn.sb.extend_from_slice(&[0xFF, 0xFA]);
-                        tn.sb_raw = tn.iac_raw;
-                        Tn::Sb
-                    }
-                    0xF0..=0xF9 => Tn::Data,
-                    _ => {
-                        dec.push(&[0xFF, b], tn.iac_raw);
-                        Tn::Data
-                    }
-                };
-            }
-            Tn::Opt => {
-                i += 1;
-                tn.st = Tn::Data;
-            }
-            Tn::Sb | Tn::SbIac => {
-                let b = raw[i];
-                i += 1;
-                tn.sb.push(b);
-                tn.st = match (tn.st, b) {
-                    (Tn::SbIac, 0xF0) => Tn::Data,
-                    (Tn::SbIac, _) => Tn::Sb,
-                    (_, 0xFF) => Tn::SbIac,
-                    _ => Tn::Sb,
-                };
-                if tn.st != Tn::Data && tn.sb.len() > MAX_SB {
-                    // Not a plausible subnegotiation: give the bytes back as data.
-                    dec.push(&tn.sb, tn.sb_raw);
-                    tn.sb.clear();
-                    tn.st = Tn::Data;
-                }
-            }
-        }
-    }
-}
-
 /// What ends the stream while a unit is pending.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fin {
@@ -310,17 +124,6 @@ impl Fin {
 }
 
 const GARBAGE: &str = "bytes outside any SEL message or text line";
-
-/// What was seen that speaks for SEL (see the module docs).
-#[derive(Clone, Copy, Debug, Default)]
-struct Evidence {
-    /// Checksummed messages at clean positions.
-    checked: u32,
-    weak: bool,
-    strong: bool,
-    /// An access command (`ACC`, `2AC`, `BAC`, `CAL`) was seen.
-    access: bool,
-}
 
 /// A prompt token `={1,2}>{0,2}` at the start of `s`.
 enum Token {
@@ -357,37 +160,6 @@ fn prompt_token(s: &[u8]) -> Token {
 
 fn is_prompt_token(s: &[u8]) -> bool {
     !s.is_empty() && matches!(prompt_token(s), Token::More)
-}
-
-/// `Password: ?` (sel.md §3.1), trailing blanks allowed.
-fn is_password_prompt(s: &[u8]) -> bool {
-    let t = s.trim_ascii_end();
-    t.eq_ignore_ascii_case(b"Password: ?")
-}
-
-/// The first word of a line, if it is an SEL command: `Some(is_access)`.
-fn sel_command(s: &[u8]) -> Option<bool> {
-    let s = s.trim_ascii_start();
-    let w = &s[..s
-        .iter()
-        .position(|b| b.is_ascii_whitespace())
-        .unwrap_or(s.len())];
-    if COMMANDS
-        .iter()
-        .any(|c| w.eq_ignore_ascii_case(c.as_bytes()))
-    {
-        Some(ACCESS.iter().any(|c| w.eq_ignore_ascii_case(c.as_bytes())))
-    } else {
-        None
-    }
-}
-
-/// `Level 1`, `Level 2`, `Level B`, … (sel.md §3.1 login banner).
-fn is_level_banner(s: &[u8]) -> bool {
-    let t = s.trim_ascii();
-    (7..=8).contains(&t.len())
-        && t[..6].eq_ignore_ascii_case(b"Level ")
-        && t[6..].iter().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// Per-direction SEL state; see the module docs.
@@ -427,7 +199,7 @@ const PROBE_BYTES: u64 = 512;
 
 impl SelState {
     fn raw(&self, p: usize) -> u64 {
-        self.dec.raw_of(self.dec.start + p as u64)
+        self.dec.raw_of(p)
     }
 
     fn flush_garbage(&mut self, upto: u64, emit: &mut dyn FnMut(Found<'_>)) {
@@ -456,13 +228,7 @@ impl SelState {
     fn message(&mut self, p: usize, m: Message<'_>, emit: &mut dyn FnMut(Found<'_>)) {
         let off = self.raw(p);
         self.flush_garbage(off, emit);
-        if !self.dirty {
-            if m.request {
-                self.ev.weak = true;
-            } else {
-                self.ev.checked += 1;
-            }
-        }
+        self.ev.message(!self.dirty, m.request);
         emit(Found::Frame {
             offset: off,
             bytes: m.bytes,
@@ -481,43 +247,18 @@ impl SelState {
         }
         let off = self.raw(p);
         self.flush_garbage(off, emit);
-        let clean = !self.dirty;
-        let mut bad_sum = false;
-        let mut is_prompt = false;
-        let label = if is_prompt_token(s) {
-            is_prompt = true;
-            self.ev.weak |= clean;
-            PROMPT
-        } else if is_password_prompt(s) {
-            self.ev.weak |= clean;
-            self.ev.strong |= self.ev.access;
-            PROMPT
-        } else if let Some((stated, computed)) = cascii_checksum(s) {
-            bad_sum = stated != computed;
-            self.ev.strong |= !bad_sum;
-            CASCII
+        let kind = if is_prompt_token(s) {
+            LineKind::Prompt
         } else {
-            if let Some(access) = sel_command(s) {
-                self.ev.weak |= clean;
-                self.ev.access |= access;
-                self.ev.strong |= self.after_prompt;
-            }
-            if is_level_banner(s) {
-                self.ev.strong |= self.ev.access;
-            }
-            LINE
+            LineKind::of(s)
         };
-        static FID: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"FID=SEL-"));
-        if FID.find(s).is_some() {
-            self.ev.strong = true;
-        }
+        self.ev.line(s, kind, !self.dirty, self.after_prompt);
         emit(Found::Frame {
             offset: off,
             bytes: s,
-            kind: Label::Name(label),
+            kind: Label::Name(kind.label()),
         });
-        if bad_sum {
+        if kind == (LineKind::Cascii { ok: false }) {
             emit(Found::Anomaly {
                 offset: off,
                 len: self.raw(j) - off,
@@ -525,7 +266,7 @@ impl SelState {
             });
         }
         self.dirty = false;
-        self.after_prompt = is_prompt;
+        self.after_prompt = kind == LineKind::Prompt;
     }
 
     /// A line cut by the end of the data (`fin`).
@@ -714,18 +455,19 @@ impl SelState {
 
     /// Scans what is pending (to the end with `fin`), then drops what was consumed.
     fn run(&mut self, fin: Option<Fin>, emit: &mut dyn FnMut(Found<'_>)) {
-        let buf = std::mem::take(&mut self.dec.buf);
+        let buf = self.dec.lend();
         let used = self.scan(&buf, fin, emit);
-        self.dec.buf = buf;
-        self.dec.consume(used);
+        self.dec.give_back(buf, used);
     }
 
     /// Flushes everything pending (gap or end of stream).
     fn finish(&mut self, fin: Fin, emit: &mut dyn FnMut(Found<'_>)) {
         self.run(Some(fin), emit);
         self.flush_garbage(self.raw_pos, emit);
-        self.tn.st = Tn::Data;
-        self.tn.sb.clear();
+        match fin {
+            Fin::Gap => self.tn.gap(),
+            Fin::End => self.tn.end(),
+        }
         self.skipping = false;
         self.mid_line = false;
         self.after_prompt = false;
@@ -736,10 +478,7 @@ impl SelState {
     /// Contiguous raw bytes at `offset`: Telnet removal, then framing.
     fn feed(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
         self.fed += bytes.len() as u64;
-        if self.tn.st == Tn::Data
-            && self.dec.buf.is_empty()
-            && memchr::memchr(0xFF, bytes).is_none()
-        {
+        if self.dec.is_empty() && self.tn.is_transparent(bytes) {
             // Nothing pending and no Telnet in the chunk: framed where it lies, and only what
             // waits for more bytes is copied.
             self.raw_pos = offset + bytes.len() as u64;
@@ -749,8 +488,8 @@ impl SelState {
             return;
         }
         // One allocation for the chunk rather than a doubling series (Telnet only shrinks it).
-        self.dec.buf.reserve(bytes.len());
-        telnet(&mut self.tn, &mut self.dec, bytes, offset);
+        self.dec.reserve(bytes.len());
+        self.tn.feed(offset, bytes, &mut self.dec);
         self.raw_pos = offset + bytes.len() as u64;
         self.run(None, emit);
     }
@@ -809,8 +548,7 @@ impl StreamState for SelState {
 
     /// See "Detection rule" in the module docs.
     fn confident(&self) -> bool {
-        let e = &self.ev;
-        e.strong || e.checked >= 2 || (e.checked >= 1 && e.weak)
+        self.ev.confident()
     }
 
     fn probe_limit(&mut self, limit: Option<usize>) {
@@ -822,13 +560,13 @@ impl StreamState for SelState {
     /// these at once: Telnet sessions start with negotiation and a prompt or a command, binary
     /// polling with `A5` messages.
     fn hopeless(&self) -> bool {
-        let e = &self.ev;
-        self.fed >= PROBE_BYTES && e.checked == 0 && !e.weak && !e.strong
+        self.fed >= PROBE_BYTES && self.ev.is_empty()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::codes::{CASCII, LINE, PROMPT};
     use super::super::frame::tests::{hex, VECTORS};
     use super::*;
 
@@ -1246,7 +984,7 @@ mod tests {
         let mut v = Vec::new();
         for (i, c) in raw.chunks(7).enumerate() {
             st.data(7 * i as u64, c, &mut out(&mut v));
-            assert!(st.dec.buf.len() <= MAX_LINE + super::super::frame::MAX_MSG);
+            assert!(st.dec.pending().len() <= MAX_LINE + super::super::frame::MAX_MSG);
         }
     }
 

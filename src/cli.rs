@@ -2,7 +2,8 @@
 //! end-of-run summary, broken-pipe handling.
 
 use crate::capture::{expand_inputs, CaptureError, Input, ReaderConfig};
-use crate::pipeline::RunReport;
+use crate::pipeline::{run, RunConfig, RunReport};
+use crate::reassembly::Sink;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 
@@ -32,6 +33,33 @@ pub fn progress_bar(inputs: &[Input], quiet: bool) -> Option<ProgressBar> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     Some(pb)
+}
+
+/// Runs the packet pipeline over `inputs` into `sink`, with a progress bar (unless `quiet`)
+/// and the tool's warnings on stderr; `stop` ends the run early.
+pub fn run_inputs<S: Sink>(
+    tool: &str,
+    inputs: &[Input],
+    cfg: &RunConfig,
+    quiet: bool,
+    sink: &mut S,
+    stop: &dyn Fn(&S) -> bool,
+) -> RunReport {
+    let pb = progress_bar(inputs, quiet);
+    let mut progress = |done: u64| {
+        if let Some(pb) = &pb {
+            pb.set_position(done);
+        }
+    };
+    let mut warn = |e: &CaptureError| match &pb {
+        Some(pb) => pb.suspend(|| warn(tool, e)),
+        None => warn(tool, e),
+    };
+    let report = run(inputs, cfg, sink, &mut warn, &mut progress, stop);
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    report
 }
 
 /// The capture-level part of the end summary.

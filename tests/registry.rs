@@ -5,7 +5,7 @@
 use sekit::pipeline::decode::DecodeStage;
 use sekit::protocols::extract::ExtractConfig;
 use sekit::protocols::registry::{self, PROTOCOLS};
-use sekit::protocols::{DecodeConfig, Protocol};
+use sekit::protocols::DecodeConfig;
 use std::process::Command;
 
 fn names() -> Vec<&'static str> {
@@ -49,7 +49,7 @@ fn decoder_table_follows_the_descriptors() {
     for &p in PROTOCOLS {
         assert_eq!(stage.decoder(p).is_some(), p.decodes(), "{p}");
         decoding += usize::from(p.decodes());
-        assert_eq!(Protocol::from_name(p.name()), Some(p));
+        assert_eq!(registry::find(p.name()), Some(p));
     }
     assert!(decoding >= 2, "C37.118 and SolarEdge decode");
 }
@@ -117,7 +117,7 @@ fn every_protocol_survives_the_harness() {
             .args(["-q", "--raw", "--proto", p, &format!("{root}/{input}")])
             .output()
             .unwrap();
-        let p = Protocol::from_name(p).unwrap();
+        let p = registry::find(p).unwrap();
         let whole = registry::exercise(p, &[], &out.stdout);
         assert!(whole > 10, "{p}: {whole} frames");
         for cuts in [&[1u8][..], &[7, 0, 200], &[255]] {

@@ -8,7 +8,7 @@ use sekit::cli;
 use sekit::output::sinks::{Discard, Jsonl, SemonitorLines, Sink};
 use sekit::output::Semonitor;
 use sekit::pipeline::decode::{DecodeStage, InputError};
-use sekit::protocols::{registry, solaredge, DecodeConfig, Protocol};
+use sekit::protocols::{registry, solaredge, DecodeConfig};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -59,7 +59,7 @@ fn main() {
 
 fn real_main() -> Result<i32> {
     let args = Args::parse();
-    let raw = args.proto.as_deref().and_then(Protocol::from_name);
+    let raw = args.proto.as_deref().and_then(registry::find);
     let out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(File::create(p).with_context(|| format!("creating {p}"))?),
         None => Box::new(io::stdout().lock()),

@@ -4,12 +4,12 @@
 use anyhow::{bail, Context, Result};
 use clap::builder::PossibleValuesParser;
 use clap::Parser;
-use sekit::capture::CaptureError;
 use sekit::cli;
+use sekit::net::from_ip;
 use sekit::output::ExtractWriter;
-use sekit::pipeline::{run, FollowConfig, RunConfig};
+use sekit::pipeline::{FollowConfig, RunConfig};
 use sekit::protocols::extract::{ExtractConfig, Extractor, Filter};
-use sekit::protocols::{registry, Protocol};
+use sekit::protocols::registry;
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
@@ -67,13 +67,6 @@ fn main() {
     cli::exit("seextract", real_main())
 }
 
-fn addr(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(v4) => u128::from(u32::from(v4)),
-        IpAddr::V6(v6) => u128::from(v6),
-    }
-}
-
 fn real_main() -> Result<i32> {
     let args = Args::parse();
     let mut cfg = RunConfig::default();
@@ -89,12 +82,12 @@ fn real_main() -> Result<i32> {
             ..FollowConfig::default()
         });
     }
-    let forced = args.proto.as_deref().and_then(Protocol::from_name);
+    let forced = args.proto.as_deref().and_then(registry::find);
     let xcfg = ExtractConfig {
         forced,
         window: args.window,
         filter: Filter {
-            hosts: args.host.iter().copied().map(addr).collect(),
+            hosts: args.host.iter().copied().map(from_ip).collect(),
             ports: args.port.clone(),
             conns: args.conn.clone(),
         },
@@ -123,42 +116,17 @@ fn real_main() -> Result<i32> {
         ExtractWriter::records(out)
     };
     let mut ex = Extractor::new(xcfg, writer);
-    let pb = cli::progress_bar(&inputs, args.quiet || args.follow);
-    let mut progress = |done: u64| {
-        if let Some(pb) = &pb {
-            pb.set_position(done);
-        }
-    };
-    let mut warn = |e: &CaptureError| match &pb {
-        Some(pb) => pb.suspend(|| cli::warn("seextract", e)),
-        None => cli::warn("seextract", e),
-    };
-    let report = run(
-        &inputs,
-        &cfg,
-        &mut ex,
-        &mut warn,
-        &mut progress,
-        &|x: &Extractor<_>| x.out.failed(),
-    );
-    if let Some(pb) = &pb {
-        pb.finish_and_clear();
-    }
+    let quiet = args.quiet || args.follow;
+    let report = cli::run_inputs("seextract", &inputs, &cfg, quiet, &mut ex, &|x| {
+        x.out.failed()
+    });
     ex.out.flush().context("writing output")?;
     if !args.quiet {
-        let mut per: Vec<String> = Protocol::all()
-            .map(|p| format!("{} {}", ex.stats.frames.get(&p).copied().unwrap_or(0), p))
-            .collect();
-        per.retain(|s| !s.starts_with("0 "));
         eprintln!(
             "seextract: {}; {} connections/flows; frames: {}; {} anomalies",
             cli::summary_line(&report),
             report.reassembly.tcp_conns + report.reassembly.udp_flows,
-            if per.is_empty() {
-                "none".to_string()
-            } else {
-                per.join(", ")
-            },
+            ex.stats.frames_line(),
             ex.stats.anomalies
         );
     }

@@ -1,20 +1,12 @@
 //! sefollow: TCP connections and UDP flows of captures, their reassembled bytes and accounts.
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, ValueEnum};
-use sekit::capture::CaptureError;
+use clap::Parser;
 use sekit::cli;
 use sekit::output::{FileWriter, FlowList, Follow, FollowFormat, Totals};
-use sekit::pipeline::{run, RunConfig, RunReport};
+use sekit::pipeline::{RunConfig, RunReport};
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Format {
-    Raw,
-    Hex,
-    Ascii,
-}
 
 /// Follow TCP connections and UDP flows in pcap/pcapng captures.
 ///
@@ -40,7 +32,7 @@ struct Args {
     conn: Option<u64>,
     /// Output format for --conn.
     #[arg(long, value_enum, default_value = "raw", requires = "conn")]
-    format: Format,
+    format: FollowFormat,
     /// Do not hash delivered bytes (sha256 is null); measures the engine alone.
     #[arg(long)]
     no_hash: bool,
@@ -77,63 +69,30 @@ fn real_main() -> Result<i32> {
     if inputs.is_empty() {
         bail!("no readable capture among the inputs ({skipped} skipped)");
     }
-    let pb = cli::progress_bar(&inputs, args.quiet);
-    let mut progress = |done: u64| {
-        if let Some(pb) = &pb {
-            pb.set_position(done);
-        }
-    };
-    let mut warn = |e: &CaptureError| match &pb {
-        Some(pb) => pb.suspend(|| cli::warn("sefollow", e)),
-        None => cli::warn("sefollow", e),
-    };
     let hash = !args.no_hash;
     let (report, totals): (RunReport, io::Result<Totals>) = if let Some(dir) = &args.write {
         let mut sink =
             FileWriter::create(dir, hash).with_context(|| format!("creating {}", dir.display()))?;
-        let report = run(
-            &inputs,
-            &cfg,
-            &mut sink,
-            &mut warn,
-            &mut progress,
-            &|s: &FileWriter| s.failed(),
-        );
+        let report = cli::run_inputs("sefollow", &inputs, &cfg, args.quiet, &mut sink, &|s| {
+            s.failed()
+        });
         (report, sink.finish())
     } else if let Some(id) = args.conn {
-        let format = match args.format {
-            Format::Raw => FollowFormat::Raw,
-            Format::Hex => FollowFormat::Hex,
-            Format::Ascii => FollowFormat::Ascii,
-        };
-        let mut sink = Follow::new(BufWriter::new(io::stdout().lock()), id, format);
-        let report = run(
-            &inputs,
-            &cfg,
-            &mut sink,
-            &mut warn,
-            &mut progress,
-            &|s: &Follow<_>| s.done(),
-        );
+        let mut sink = Follow::new(BufWriter::new(io::stdout().lock()), id, args.format);
+        let report = cli::run_inputs("sefollow", &inputs, &cfg, args.quiet, &mut sink, &|s| {
+            s.done()
+        });
         if !sink.found {
             eprintln!("sefollow: connection {id} not found");
         }
         (report, sink.finish())
     } else {
         let mut sink = FlowList::new(BufWriter::with_capacity(1 << 16, io::stdout()), hash);
-        let report = run(
-            &inputs,
-            &cfg,
-            &mut sink,
-            &mut warn,
-            &mut progress,
-            &|s: &FlowList<_>| s.failed(),
-        );
+        let report = cli::run_inputs("sefollow", &inputs, &cfg, args.quiet, &mut sink, &|s| {
+            s.failed()
+        });
         (report, sink.finish())
     };
-    if let Some(pb) = &pb {
-        pb.finish_and_clear();
-    }
     let totals = totals.context("writing output")?;
     if !args.quiet {
         eprintln!(

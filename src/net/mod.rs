@@ -57,6 +57,14 @@ pub fn to_ip(a: Addr, v6: bool) -> IpAddr {
     }
 }
 
+/// The [`Addr`] of an IP address (the inverse of [`to_ip`]).
+pub fn from_ip(ip: IpAddr) -> Addr {
+    match ip {
+        IpAddr::V4(v4) => Addr::from(u32::from(v4)),
+        IpAddr::V6(v6) => Addr::from(v6),
+    }
+}
+
 /// TCP header fields the reassembler needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TcpHeader {

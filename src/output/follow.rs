@@ -7,7 +7,7 @@ use super::flows::Totals;
 use crate::reassembly::{Ctx, Dir, Sink, StreamEvent};
 use std::io::{self, Write};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FollowFormat {
     Raw,
     Hex,

@@ -8,8 +8,8 @@
 //! nine when the time is not a whole number of microseconds).
 
 use crate::capture::Timestamp;
-use crate::protocols::{Envelope, Message, Protocol};
 use crate::net::Transport;
+use crate::protocols::{Envelope, Message, Protocol};
 use crate::reassembly::Dir;
 use crate::util::hex;
 use serde::Deserialize;
@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(rec.ty, "frame");
         assert_eq!(rec.env.ts, Some(Timestamp::new(1_218_021_007, 700_230_000)));
         let bytes = hex::decode(rec.hex.as_deref().unwrap().as_bytes()).unwrap();
-        let proto = Protocol::from_name(rec.proto.as_deref().unwrap()).unwrap();
+        let proto = crate::protocols::registry::find(rec.proto.as_deref().unwrap()).unwrap();
         let mut out = Vec::new();
         let kind = rec.kind.as_deref().unwrap();
         frame_record(&mut out, proto, &rec.env, Some(&kind), &bytes);

@@ -98,15 +98,14 @@ impl<W: Write> ExtractWriter<W> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        let r = match &mut self.mode {
+        match &mut self.mode {
             ExtractOutput::Records { out, buf } => {
                 let r = out.write_all(buf).and_then(|_| out.flush());
                 buf.clear();
                 r
             }
             ExtractOutput::Raw { out, .. } => out.flush(),
-        };
-        r
+        }
     }
 
     fn record(&mut self, f: impl FnOnce(&mut Vec<u8>)) {

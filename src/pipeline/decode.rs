@@ -5,7 +5,7 @@
 
 use crate::output::jsonl::{read_record, InRecord};
 use crate::output::sinks::{Record, Sink};
-use crate::protocols::{DecodeConfig, Decoder, Envelope, Found, Protocol};
+use crate::protocols::{registry, DecodeConfig, Decoder, Envelope, Found, Protocol};
 use crate::util::hex;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
@@ -34,7 +34,7 @@ impl DecodeStage {
     /// Builds every decoder with `cfg`; fails if one rejects it (an unreadable key file).
     pub fn new(cfg: &DecodeConfig) -> Result<DecodeStage, String> {
         let mut decoders = FxHashMap::default();
-        for p in Protocol::all() {
+        for p in registry::all() {
             if let Some(new) = p.0.new_decoder {
                 decoders.insert(p, new(cfg)?);
             }
@@ -59,7 +59,7 @@ impl DecodeStage {
     /// Warnings the decoders collected (state files and the like).
     pub fn take_warnings(&mut self) -> Vec<String> {
         let mut all = Vec::new();
-        for p in Protocol::all() {
+        for p in registry::all() {
             if let Some(d) = self.decoders.get_mut(&p) {
                 all.extend(d.take_warnings());
             }
@@ -123,7 +123,7 @@ impl DecodeStage {
                 }
             };
             let proto = match &*rec.ty {
-                "frame" => rec.proto.as_deref().and_then(Protocol::from_name),
+                "frame" => rec.proto.as_deref().and_then(registry::find),
                 _ => None,
             }
             .filter(|&p| sink.wants(p) && self.decoders.contains_key(&p));

@@ -13,8 +13,8 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-/// A protocol sekit knows: a reference to its [`Descriptor`] in the registry
-/// ([`super::registry::PROTOCOLS`]). Compared by identity; printed by name.
+/// A protocol sekit knows: a reference to its [`Descriptor`]. Compared by identity; printed
+/// by name. The registry (`protocols::registry`) lists them all.
 #[derive(Clone, Copy)]
 pub struct Protocol(pub &'static Descriptor);
 
@@ -28,24 +28,19 @@ pub struct Descriptor {
     /// A fresh per-direction stream state (framing, resync, detection rule).
     pub new_state: fn() -> Box<dyn StreamState>,
     /// A decoder for the whole input (state across flows), if the protocol decodes.
-    pub new_decoder: Option<fn(&DecodeConfig) -> Result<Box<dyn Decoder>, String>>,
+    pub new_decoder: Option<NewDecoder>,
     /// Recomputes the checksum(s) of one complete frame in place (after a replay rewrote a
     /// field); false when the bytes are not a frame of this protocol.
     pub fix_checksum: Option<fn(&mut [u8]) -> bool>,
 }
 
+/// Builds a protocol's decoder; fails with a message when the configuration does not suit it
+/// (an unreadable key file).
+pub type NewDecoder = fn(&DecodeConfig) -> Result<Box<dyn Decoder>, String>;
+
 impl Protocol {
     pub fn name(self) -> &'static str {
         self.0.name
-    }
-
-    /// Every registered protocol, in registry order.
-    pub fn all() -> impl Iterator<Item = Protocol> {
-        super::registry::PROTOCOLS.iter().copied()
-    }
-
-    pub fn from_name(s: &str) -> Option<Protocol> {
-        Protocol::all().find(|p| p.name() == s)
     }
 
     /// A fresh per-stream state for this protocol.

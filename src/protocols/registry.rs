@@ -11,6 +11,16 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::sel::PROTOCOL,
 ];
 
+/// Every registered protocol, in registry order.
+pub fn all() -> impl Iterator<Item = Protocol> {
+    PROTOCOLS.iter().copied()
+}
+
+/// The protocol of this name.
+pub fn find(name: &str) -> Option<Protocol> {
+    all().find(|p| p.name() == name)
+}
+
 /// Names for a command line's `--proto` (`clap::builder::PossibleValuesParser`).
 pub fn names() -> Vec<&'static str> {
     PROTOCOLS.iter().map(|p| p.name()).collect()
@@ -73,8 +83,8 @@ mod tests {
         let names = names();
         for (i, n) in names.iter().enumerate() {
             assert!(!names[..i].contains(n), "{n} registered twice");
-            assert_eq!(Protocol::from_name(n).map(|p| p.name()), Some(*n));
+            assert_eq!(find(n).map(|p| p.name()), Some(*n));
         }
-        assert_eq!(Protocol::from_name("nope"), None);
+        assert_eq!(find("nope"), None);
     }
 }

@@ -405,8 +405,8 @@ mod tests {
     /// one per UDP datagram.
     fn sample_streams() -> Vec<Vec<u8>> {
         use crate::capture::Input;
-        use crate::pipeline::{run, RunConfig};
         use crate::net::Transport;
+        use crate::pipeline::{run, RunConfig};
         use crate::reassembly::{Ctx, Sink, StreamEvent};
         use std::collections::BTreeMap;
 

@@ -77,7 +77,13 @@ pub fn fix_checksum(buf: &mut [u8]) -> bool {
         return false;
     }
     let end = buf.len() - 2;
-    let crc = frame_crc(le16(buf, 8), le32(buf, 10), le32(buf, 14), le16(buf, 18), &buf[HEADER..end]);
+    let crc = frame_crc(
+        le16(buf, 8),
+        le32(buf, 10),
+        le32(buf, 14),
+        le16(buf, 18),
+        &buf[HEADER..end],
+    );
     buf[end..].copy_from_slice(&crc.to_le_bytes());
     true
 }

@@ -2,21 +2,22 @@
 //!
 //! Every record starts `{"v":1,"type":…` and, where it has them, `proto`, then the
 //! [`Envelope`] (where it was seen: `ts`, `file`, `pkt`, `conn`, `transport`, `src`, `sport`,
-//! `dst`, `dport`, `dir`), `kind`, `offset`, `len`, then what the record type adds. Writing
+//! `dst`, `dport`, `dir`), `kind`, `offset`, `len`, then what the record type adds (`flow`
+//! records, one per connection direction, have their own layout). Writing
 //! and reading are inverse: a record written here and read back gives the same envelope, and
 //! writing that again gives the same bytes (capture times keep their digits: six decimals, or
 //! nine when the time is not a whole number of microseconds).
 
 use crate::capture::Timestamp;
 use crate::net::Transport;
-use crate::protocols::{Envelope, Message, Protocol};
-use crate::reassembly::Dir;
+use crate::protocols::{Envelope, Label, Message, Protocol};
+use crate::reassembly::{ConnInfo, Dir, DirStats};
 use crate::util::hex;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::fmt::Display;
-use std::io::{self, Write};
+use std::io::Write;
+use std::net::IpAddr;
 
 /// Version of the record format; bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -58,6 +59,78 @@ pub fn json_string(out: &mut String, s: &str) {
     escape(s, |p| out.push_str(p));
 }
 
+/// Appends the decimal digits of `v` (the hot path of every record: no formatter).
+fn push_u64(o: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    o.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `v` with exactly `width` digits (zero-padded).
+fn push_padded(o: &mut Vec<u8>, mut v: u32, width: usize) {
+    let mut buf = [b'0'; 9];
+    for d in buf[..width].iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    o.extend_from_slice(&buf[..width]);
+}
+
+/// Appends a capture time as `Timestamp`'s `Display` writes it (six decimals, or nine when
+/// it is not a whole number of microseconds).
+fn push_ts(o: &mut Vec<u8>, ts: Timestamp) {
+    if ts.sec < 0 {
+        o.push(b'-');
+    }
+    push_u64(o, ts.sec.unsigned_abs());
+    o.push(b'.');
+    if ts.nsec.is_multiple_of(1000) {
+        push_padded(o, ts.nsec / 1000, 6);
+    } else {
+        push_padded(o, ts.nsec, 9);
+    }
+}
+
+/// Appends an address as `IpAddr`'s `Display` writes it.
+fn push_ip(o: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, b) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    o.push(b'.');
+                }
+                push_u64(o, u64::from(b));
+            }
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(o, "{ip}");
+        }
+    }
+}
+
+/// Appends `,"key":` .
+fn key(o: &mut Vec<u8>, k: &str) {
+    o.extend_from_slice(b",\"");
+    o.extend_from_slice(k.as_bytes());
+    o.extend_from_slice(b"\":");
+}
+
+/// Appends `,"key":"text"` for text that needs no escaping.
+fn key_text(o: &mut Vec<u8>, k: &str, text: &str) {
+    key(o, k);
+    o.push(b'"');
+    o.extend_from_slice(text.as_bytes());
+    o.push(b'"');
+}
+
 /// Writes `{"v":1,"type":TY`, `proto`, the envelope, `kind`, `offset` and `len` (each where
 /// present); the caller adds the rest and closes the object.
 pub fn head(
@@ -65,42 +138,54 @@ pub fn head(
     ty: &str,
     proto: Option<Protocol>,
     env: &Envelope<'_>,
-    kind: Option<&dyn Display>,
+    kind: Option<Label>,
 ) {
-    let _ = write!(o, "{{\"v\":{FORMAT_VERSION},\"type\":\"{ty}\"");
+    o.extend_from_slice(b"{\"v\":");
+    push_u64(o, u64::from(FORMAT_VERSION));
+    key_text(o, "type", ty);
     if let Some(p) = proto {
-        let _ = write!(o, ",\"proto\":\"{}\"", p.name());
+        key_text(o, "proto", p.name());
     }
     if let Some(ts) = env.ts {
-        let _ = write!(o, ",\"ts\":{ts}");
+        key(o, "ts");
+        push_ts(o, ts);
     }
     if let Some(f) = &env.file {
-        o.extend_from_slice(b",\"file\":");
+        key(o, "file");
         json_str(o, f);
     }
     let num = |o: &mut Vec<u8>, k: &str, v: Option<u64>| {
         if let Some(v) = v {
-            let _ = write!(o, ",\"{k}\":{v}");
+            key(o, k);
+            push_u64(o, v);
         }
     };
     num(o, "pkt", env.pkt);
     num(o, "conn", env.conn);
     if let Some(t) = env.transport {
-        let _ = write!(o, ",\"transport\":\"{}\"", t.as_str());
+        key_text(o, "transport", t.as_str());
     }
-    if let Some(a) = env.src {
-        let _ = write!(o, ",\"src\":\"{a}\"");
-    }
+    let ip = |o: &mut Vec<u8>, k: &str, v: Option<IpAddr>| {
+        if let Some(a) = v {
+            key(o, k);
+            o.push(b'"');
+            push_ip(o, a);
+            o.push(b'"');
+        }
+    };
+    ip(o, "src", env.src);
     num(o, "sport", env.sport.map(u64::from));
-    if let Some(a) = env.dst {
-        let _ = write!(o, ",\"dst\":\"{a}\"");
-    }
+    ip(o, "dst", env.dst);
     num(o, "dport", env.dport.map(u64::from));
     if let Some(d) = env.dir {
-        let _ = write!(o, ",\"dir\":\"{}\"", d.as_str());
+        key_text(o, "dir", d.as_str());
     }
-    if let Some(k) = kind {
-        let _ = write!(o, ",\"kind\":\"{k}\"");
+    match kind {
+        Some(Label::Name(n)) => key_text(o, "kind", n),
+        Some(Label::Code(c)) => {
+            let _ = write!(o, ",\"kind\":\"0x{c:04x}\"");
+        }
+        None => {}
     }
     num(o, "offset", env.offset);
     num(o, "len", env.len);
@@ -111,7 +196,7 @@ pub fn frame_record(
     o: &mut Vec<u8>,
     proto: Protocol,
     env: &Envelope<'_>,
-    kind: Option<&dyn Display>,
+    kind: Option<Label>,
     bytes: &[u8],
 ) {
     head(o, "frame", Some(proto), env, kind);
@@ -140,40 +225,92 @@ pub fn anomaly_record(o: &mut Vec<u8>, proto: Protocol, env: &Envelope<'_>, reas
 /// as a map or struct; its first field is `proto`).
 pub fn decoded_record(o: &mut Vec<u8>, env: &Envelope<'_>, msg: &dyn Message) {
     head(o, "decoded", None, env, None);
-    let mut ser = serde_json::Serializer::with_formatter(&mut *o, Continue { depth: 0 });
-    if erased_serde::serialize(msg, &mut ser).is_err() {
+    let at = o.len();
+    if msg.continue_json(o).is_err() {
         // Only a message that is not a map can fail here; the record still closes.
+        o.truncate(at);
         o.push(b'}');
     }
     o.push(b'\n');
 }
 
-/// serde_json's compact format, except that the outermost object continues one already open:
-/// its `{` is not written and its first member is preceded by a comma.
-struct Continue {
-    depth: usize,
+fn pairs(out: &mut Vec<u8>, v: &[(u64, u64)]) {
+    out.push(b'[');
+    for (i, (a, b)) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = write!(out, "[{a},{b}]");
+    }
+    out.push(b']');
 }
 
-impl serde_json::ser::Formatter for Continue {
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth += 1;
-        if self.depth > 1 {
-            w.write_all(b"{")?;
-        }
-        Ok(())
+/// Appends one `flow` record and its newline. `sha256` is the hex digest of the delivered
+/// bytes, when computed; `proto` the protocol found in the direction (seextract).
+pub fn flow_record(
+    o: &mut Vec<u8>,
+    info: &ConnInfo,
+    dir: Dir,
+    st: &DirStats,
+    sha256: Option<&str>,
+    proto: Option<Protocol>,
+) {
+    let ep = info.endpoints(dir);
+    let _ = write!(
+        o,
+        "{{\"v\":{FORMAT_VERSION},\"type\":\"flow\",\"conn\":{},\"transport\":\"{}\",\"src\":\"{}\",\"sport\":{},\"dst\":\"{}\",\"dport\":{},\"dir\":\"{}\",\"vlan\":",
+        info.id,
+        info.transport.as_str(),
+        ep.src_ip(),
+        ep.sport,
+        ep.dst_ip(),
+        ep.dport,
+        dir.as_str()
+    );
+    let vlans = ep.vlan_ids();
+    if vlans.is_empty() {
+        o.extend_from_slice(b"null");
+    } else {
+        let _ = write!(
+            o,
+            "[{}]",
+            vlans
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
     }
-
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth -= 1;
-        w.write_all(b"}")
+    let ts = |t: Option<crate::capture::Timestamp>| t.map_or("null".to_string(), |t| t.to_string());
+    let _ = write!(
+        o,
+        ",\"first_ts\":{},\"last_ts\":{},\"packets\":{},\"bytes\":{},\"sha256\":",
+        ts(st.first_ts),
+        ts(st.last_ts),
+        st.packets,
+        st.bytes
+    );
+    match sha256 {
+        Some(h) => json_str(o, h),
+        None => o.extend_from_slice(b"null"),
     }
-
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if !first || self.depth == 1 {
-            w.write_all(b",")?;
-        }
-        Ok(())
+    o.extend_from_slice(b",\"gaps\":");
+    pairs(o, &st.gaps);
+    o.extend_from_slice(b",\"conflicts\":");
+    pairs(o, &st.conflicts);
+    let _ = write!(
+        o,
+        ",\"retx_bytes\":{},\"keepalives\":{},\"midstream\":{},\"isn\":{},\"end\":\"{}\"",
+        st.retx_bytes,
+        st.keepalives,
+        st.midstream,
+        st.isn.map_or("null".to_string(), |i| i.to_string()),
+        st.end.map_or("eof", |e| e.as_str())
+    );
+    if let Some(p) = proto {
+        let _ = write!(o, ",\"proto\":\"{}\"", p.name());
     }
+    o.extend_from_slice(b"}\n");
 }
 
 /// A record read back, with its envelope parsed and the rest borrowed from the line.
@@ -313,8 +450,8 @@ mod tests {
         let bytes = hex::decode(rec.hex.as_deref().unwrap().as_bytes()).unwrap();
         let proto = crate::protocols::registry::find(rec.proto.as_deref().unwrap()).unwrap();
         let mut out = Vec::new();
-        let kind = rec.kind.as_deref().unwrap();
-        frame_record(&mut out, proto, &rec.env, Some(&kind), &bytes);
+        assert_eq!(rec.kind.as_deref(), Some("cmd"));
+        frame_record(&mut out, proto, &rec.env, Some(Label::Name("cmd")), &bytes);
         assert_eq!(String::from_utf8(out).unwrap(), format!("{line}\n"));
 
         let mut out = Vec::new();

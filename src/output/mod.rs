@@ -2,7 +2,6 @@
 //! write them.
 
 mod files;
-mod flow;
 mod flows;
 mod follow;
 pub mod jsonl;
@@ -11,9 +10,8 @@ pub mod semonitor;
 pub mod sinks;
 
 pub use files::{file_name, FileWriter};
-pub use flow::flow_record;
 pub use flows::{FlowList, Totals};
 pub use follow::{Follow, FollowFormat};
-pub use jsonl::{json_str, FORMAT_VERSION};
+pub use jsonl::{flow_record, json_str, FORMAT_VERSION};
 pub use records::{item_envelope, item_record, ExtractOutput, ExtractWriter};
 pub use semonitor::{py_float, Semonitor, SemonitorError};

@@ -38,7 +38,7 @@ pub fn item_record(o: &mut Vec<u8>, it: &Item<'_, '_>, gap: bool) {
             kind,
         } => {
             let env = item_envelope(it, offset, bytes.len() as u64);
-            frame_record(o, it.proto, &env, Some(&kind), bytes);
+            frame_record(o, it.proto, &env, Some(kind), bytes);
         }
         Found::Anomaly {
             offset,

@@ -117,11 +117,21 @@ pub struct Envelope<'a> {
 pub trait Message: erased_serde::Serialize + fmt::Debug + Send + Any {
     /// The concrete type, for sinks that know a protocol's own message type.
     fn as_any(&self) -> &dyn Any;
+    /// Appends the message's members as JSON continuing an object already open (see
+    /// [`crate::util::json::Continue`]); the fast path of JSON Lines output, serialized with
+    /// the concrete type rather than through the erased interface.
+    fn continue_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
 }
 
 impl<T: serde::Serialize + fmt::Debug + Send + Any> Message for T {
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn continue_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let mut ser =
+            serde_json::Serializer::with_formatter(out, crate::util::json::Continue::default());
+        self.serialize(&mut ser)
     }
 }
 

@@ -14,6 +14,7 @@
 use libfuzzer_sys::fuzz_target;
 use sekit::protocols::c37118::frame::{fix_checksum, HEADER_LEN, MIN_FRAME};
 use sekit::protocols::c37118::session::Session;
+use sekit::util::bytes::be_u16;
 use serde_json::Value;
 
 /// Separates frames in the input.
@@ -36,7 +37,10 @@ fn fix(frame: &mut [u8]) {
     }
     frame[0] = 0xAA;
     frame[2..4].copy_from_slice(&(n as u16).to_be_bytes());
-    assert!(fix_checksum(frame), "a frame of FRAMESIZE bytes gets its CHK");
+    assert!(
+        fix_checksum(frame),
+        "a frame of FRAMESIZE bytes gets its CHK"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -51,7 +55,8 @@ fuzz_target!(|data: &[u8]| {
         }
         // What the decoder holds for this IDCODE before the call (a data frame uses it).
         let expect = (frame.len() >= HEADER_LEN)
-            .then(|| u16::from_be_bytes([frame[4], frame[5]]))
+            .then(|| be_u16(&frame, 4))
+            .flatten()
             .and_then(|id| dec.config(id))
             .map(|(_, c)| (c.pmus.len(), c.data_len()));
         let d = dec.decode(&frame);

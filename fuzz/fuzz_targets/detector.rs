@@ -1,8 +1,9 @@
 //! Stream bytes cut into chunks (with optional gaps and ends, see `split_harness.rs`) →
 //! `sekit::protocols::detect::Detector` with every protocol as a candidate and a 16 KiB
 //! window, as `seextract` runs it on each direction. The probe-mode bit of the harness header
-//! instead makes the detector `decide()` for protocol `l % 3` (as when the other direction of
-//! the connection was detected) before the chunk `l / 3 % 16`.
+//! instead makes the detector `decide()` for protocol `l % n` of the `n` in
+//! `registry::PROTOCOLS` (as when the other direction of the connection was detected) before
+//! the chunk `l / n % 16`.
 //!
 //! Checks: no panic; once decided the protocol never changes and the detector never goes back
 //! to probing; once given up it stays given up and emits nothing; `data()`/`gap()`/`end()`
@@ -17,6 +18,7 @@ mod split_harness;
 
 use libfuzzer_sys::fuzz_target;
 use sekit::protocols::detect::Detector;
+use sekit::protocols::registry::PROTOCOLS;
 use sekit::protocols::{Found, Protocol};
 use split_harness::{plan, Op};
 
@@ -29,9 +31,9 @@ fuzz_target!(|data: &[u8]| {
     // The harness's probe byte, reused: decide for a protocol before a given chunk.
     let force = p.probe.map(|limit| {
         let l = limit / 64 - 1;
-        (Protocol::ALL[l % 3], l / 3 % 16)
+        (PROTOCOLS[l % PROTOCOLS.len()], l / PROTOCOLS.len() % 16)
     });
-    let mut det: Detector<u32> = Detector::new(&Protocol::ALL, None, WINDOW);
+    let mut det: Detector<u32> = Detector::new(PROTOCOLS, None, WINDOW);
     let mut decided: Option<Protocol> = None;
     let mut given_up = false;
     let mut last_frame: Option<u64> = None;

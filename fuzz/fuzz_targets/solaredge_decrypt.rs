@@ -23,6 +23,7 @@ use sekit::protocols::solaredge::crypto::{
 };
 use sekit::protocols::solaredge::frame::{build, parse_frame};
 use sekit::protocols::Parsed;
+use sekit::util::bytes::{at, le_u16, le_u32};
 
 fn build_frame(seq: u16, from: u32, to: u32, function: u16, payload: &[u8]) -> Vec<u8> {
     build(seq, from, to, function, payload).expect("payloads here are short")
@@ -64,9 +65,10 @@ fn check_decrypt(key: &Key, payload: &[u8]) {
 }
 
 fn check_round_trip(key: &Key, rest: &[u8]) {
-    let iv: [u8; 16] = rest[..16].try_into().unwrap();
-    let seq = u16::from_le_bytes([rest[16], rest[17]]);
-    let mask: [u8; 4] = rest[18..22].try_into().unwrap();
+    // The caller passes at least 22 bytes.
+    let iv = at::<16>(rest, 0).expect("IV");
+    let seq = le_u16(rest, 16).expect("inner seq");
+    let mask = at::<4>(rest, 18).expect("mask");
     let body = &rest[22..];
 
     let enc = encrypt_003d(key, iv, seq, mask, body);
@@ -109,7 +111,7 @@ fn check_key_deriver(data: &[u8]) {
             let value = if rec[0] & 2 != 0 {
                 0
             } else {
-                u32::from_le_bytes([rec[4], rec[5], rec[6], rec[7]])
+                le_u32(rec, 4).expect("records are 8 bytes")
             };
             let mut p = value.to_le_bytes().to_vec();
             let ty: u16 = if rec[0] & 0x80 != 0 { 1 } else { 0 };

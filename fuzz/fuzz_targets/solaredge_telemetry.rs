@@ -13,8 +13,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use sekit::protocols::solaredge::decode::decode;
-use sekit::protocols::solaredge::telemetry::{parse_devices, RECORD_HEADER};
 use sekit::protocols::solaredge::frame::{frame_crc, Frame};
+use sekit::protocols::solaredge::telemetry::{parse_devices, RECORD_HEADER};
+use sekit::util::bytes::le_u16;
 use serde_json::Value;
 
 const FUNCTIONS: [u16; 13] = [
@@ -28,8 +29,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let (function, payload) = match FUNCTIONS.get(usize::from(sel)) {
         Some(&f) => (f, rest),
-        None if rest.len() >= 2 => (u16::from_le_bytes([rest[0], rest[1]]), &rest[2..]),
-        None => return,
+        None => match le_u16(rest, 0) {
+            Some(code) => (code, &rest[2..]),
+            None => return,
+        },
     };
     let payload = &payload[..payload.len().min(usize::from(u16::MAX))];
 

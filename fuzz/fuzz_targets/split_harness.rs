@@ -1,6 +1,8 @@
 //! Shared by the `splitter_*` and `detector` targets (included with `#[path]`; not a target of
 //! its own): turns a fuzz input into a plan of `data()` / `gap()` / `end()` calls, runs it on
-//! a stream state, and checks what the state emitted against what was fed.
+//! a stream state, and checks what the state emitted against what was fed. The
+//! `splitter_c37118` and `splitter_solaredge` targets are [`length_driven`] with the
+//! protocol's re-parse check; `splitter_sel` uses [`chunked_and_whole`] with checks of its own.
 //!
 //! Input layout:
 //! - byte 0: bits 0–3 = number of cuts `n` (0–15); bit 4 = probe mode; bit 5 = chunking
@@ -14,7 +16,7 @@
 
 #![allow(dead_code)]
 
-use sekit::protocols::{Found, Label, StreamState};
+use sekit::protocols::{Found, Label, Protocol, StreamState};
 use std::ops::Range;
 
 /// One call on a stream state; data is a range of the stream bytes.
@@ -305,4 +307,57 @@ pub fn over_probe_limit(items: &[Item], probe: Option<usize>) -> bool {
             .iter()
             .any(|it| matches!(it, Item::Frame { bytes, .. } if bytes.len() > limit))
     })
+}
+
+/// A fresh stream state of `p`, in probe mode with that limit when `probe` is set.
+pub fn state(p: Protocol, probe: Option<usize>) -> Box<dyn StreamState> {
+    let mut s = p.new_state();
+    if probe.is_some() {
+        s.probe_limit(probe);
+    }
+    s
+}
+
+/// Plans `data` and feeds the plan to two fresh states of `p`: chunked as planned, and with
+/// each stretch between gaps/ends in one `data()` call ([`merged`]). `check` sees the plan and
+/// each run's items and segments. Returns the plan and the items of both runs (chunked,
+/// whole), or `None` when `data` is too short for the plan its header asks for.
+pub fn chunked_and_whole<'a>(
+    data: &'a [u8],
+    p: Protocol,
+    mut check: impl FnMut(&Plan<'_>, &[Item], &[Segment]),
+) -> Option<(Plan<'a>, Vec<Item>, Vec<Item>)> {
+    let plan = plan(data)?;
+    let mut feed = |ops: &[Op]| {
+        let mut s = state(p, plan.probe);
+        let (items, segs) = run(s.as_mut(), plan.stream, ops, |_, _| {});
+        check(&plan, &items, &segs);
+        items
+    };
+    let chunked = feed(&plan.ops);
+    let whole = feed(&merged(&plan.ops));
+    Some((plan, chunked, whole))
+}
+
+/// The `splitter_*` target of a length-driven protocol `p` (the generic splitter): both runs
+/// of [`chunked_and_whole`] pass [`check_splitter`], `reparse(offset, bytes, label)` is called
+/// for every frame they emit (it re-parses the frame with the protocol's parser and asserts),
+/// and the chunked run gives the same items as the whole one ([`comparable`]; inputs where
+/// [`over_probe_limit`] holds are skipped unless [`strict`]).
+pub fn length_driven(data: &[u8], p: Protocol, reparse: impl Fn(u64, &[u8], Label)) {
+    let Some((plan, chunked, whole)) = chunked_and_whole(data, p, |plan, items, segs| {
+        for (off, bytes, kind) in check_splitter(items, segs, plan.stream, plan.probe) {
+            reparse(off, &bytes, kind);
+        }
+    }) else {
+        return;
+    };
+    if !strict() && over_probe_limit(&whole, plan.probe) {
+        return;
+    }
+    assert_eq!(
+        comparable(&chunked, plan.probe),
+        comparable(&whole, plan.probe),
+        "chunked and whole feeding differ"
+    );
 }

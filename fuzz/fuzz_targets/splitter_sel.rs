@@ -1,5 +1,5 @@
 //! Stream bytes cut into chunks (with optional gaps and ends, see `split_harness.rs`) →
-//! `Protocol::Sel.new_state()` (Telnet removal, binary `A5` messages, ASCII lines, prompts).
+//! `sel::PROTOCOL.new_state()` (Telnet removal, binary `A5` messages, ASCII lines, prompts).
 //!
 //! SEL frames carry raw (on-the-wire) offsets but Telnet-decoded bytes, a compressed-ASCII
 //! line with a bad checksum is followed by an anomaly with the same offset and length, and
@@ -23,17 +23,12 @@
 mod split_harness;
 
 use libfuzzer_sys::fuzz_target;
-use sekit::protocols::sel::frame::{build, parse_message, request_name};
-use sekit::protocols::{Label, Parsed, Protocol, StreamState};
-use split_harness::{merged, plan, run, segment_of, Item, Op, Plan};
-
-fn state(probe: Option<usize>) -> Box<dyn StreamState> {
-    let mut s = Protocol::Sel.new_state();
-    if probe.is_some() {
-        s.probe_limit(probe);
-    }
-    s
-}
+use sekit::protocols::sel::{
+    self,
+    frame::{build, parse_message, request_name},
+};
+use sekit::protocols::{Label, Parsed};
+use split_harness::{chunked_and_whole, segment_of, Item, Plan, Segment};
 
 fn check_binary(off: u64, bytes: &[u8], name: &str) {
     if let Some(t) = name.strip_suffix("-req") {
@@ -62,14 +57,13 @@ fn check_binary(off: u64, bytes: &[u8], name: &str) {
     }
 }
 
-fn feed(p: &Plan<'_>, ops: &[Op]) -> Vec<Item> {
-    let mut s = state(p.probe);
-    let (items, segs) = run(s.as_mut(), p.stream, ops, |_, _| {});
+/// The checks of one run (chunked or whole) on what it emitted.
+fn check(p: &Plan<'_>, items: &[Item], segs: &[Segment]) {
     let mut prev: Option<(u64, u64)> = None;
-    for it in &items {
+    for it in items {
         let (off, len) = (it.offset(), it.len());
         assert!(len > 0, "empty item {it:?}");
-        let Some(seg) = segment_of(&segs, off, len) else {
+        let Some(seg) = segment_of(segs, off, len) else {
             panic!("{it:?} not inside one fed segment: {segs:?}");
         };
         let Item::Frame { bytes, kind, .. } = it else {
@@ -99,15 +93,12 @@ fn feed(p: &Plan<'_>, ops: &[Op]) -> Vec<Item> {
             check_binary(off, bytes, name);
         }
     }
-    items
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some(p) = plan(data) else {
+    let Some((p, chunked, whole)) = chunked_and_whole(data, sel::PROTOCOL, check) else {
         return;
     };
-    let chunked = feed(&p, &p.ops);
-    let whole = feed(&p, &merged(&p.ops));
     if !p.stream.iter().any(|b| matches!(b, 0xA5 | b'=' | b'?')) {
         assert_eq!(chunked, whole, "chunked and whole feeding differ");
     }

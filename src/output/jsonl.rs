@@ -390,6 +390,19 @@ pub fn parse_ts(text: &str) -> Option<Timestamp> {
     Some(Timestamp::new(sec as i64, nsec))
 }
 
+/// The value named by `text`, if it is one of `choices`.
+fn one_of<T: Copy>(
+    field: &'static str,
+    text: Option<Cow<'_, str>>,
+    choices: &[(&str, T)],
+) -> Result<Option<T>, ReadError> {
+    let Some(t) = text else { return Ok(None) };
+    match choices.iter().find(|(name, _)| *name == t) {
+        Some(&(_, v)) => Ok(Some(v)),
+        None => Err(ReadError::Field(field, t.into_owned())),
+    }
+}
+
 /// Reads one record. Envelope fields must have their documented types.
 pub fn read_record(line: &str) -> Result<InRecord<'_>, ReadError> {
     let w: Wire<'_> = serde_json::from_str(line)?;
@@ -405,26 +418,16 @@ pub fn read_record(line: &str) -> Result<InRecord<'_>, ReadError> {
         file: w.file,
         pkt: w.pkt,
         conn: w.conn,
-        transport: w
-            .transport
-            .map(|t| match &*t {
-                "tcp" => Ok(Transport::Tcp),
-                "udp" => Ok(Transport::Udp),
-                _ => Err(bad("transport", &t)),
-            })
-            .transpose()?,
+        transport: one_of(
+            "transport",
+            w.transport,
+            &[("tcp", Transport::Tcp), ("udp", Transport::Udp)],
+        )?,
         src: ip("src", w.src)?,
         sport: w.sport,
         dst: ip("dst", w.dst)?,
         dport: w.dport,
-        dir: w
-            .dir
-            .map(|d| match &*d {
-                "c2s" => Ok(Dir::C2S),
-                "s2c" => Ok(Dir::S2C),
-                _ => Err(bad("dir", &d)),
-            })
-            .transpose()?,
+        dir: one_of("dir", w.dir, &[("c2s", Dir::C2S), ("s2c", Dir::S2C)])?,
         offset: w.offset,
         len: w.len,
     };

@@ -180,25 +180,32 @@ impl DecodeStage {
                 break;
             }
             state.data(offset, &chunk[..n], &mut |f| {
-                if let Err(e) = self.found(name, p, f, sink) {
-                    err.get_or_insert(e);
-                }
+                self.found(name, p, f, sink, &mut err)
             });
             offset += n as u64;
             if let Some(e) = err.take() {
                 return Err(e);
             }
         }
-        state.end(&mut |f| {
-            if let Err(e) = self.found(name, p, f, sink) {
-                err.get_or_insert(e);
-            }
-        });
+        state.end(&mut |f| self.found(name, p, f, sink, &mut err));
         err.map_or(Ok(()), Err)
     }
 
-    /// A frame or anomaly of a raw stream.
+    /// A frame or anomaly of a raw stream; the first output error is kept in `err`.
     fn found(
+        &mut self,
+        name: &str,
+        p: Protocol,
+        f: Found<'_>,
+        sink: &mut dyn Sink,
+        err: &mut Option<io::Error>,
+    ) {
+        if err.is_none() {
+            *err = self.found_record(name, p, f, sink).err();
+        }
+    }
+
+    fn found_record(
         &mut self,
         name: &str,
         p: Protocol,

@@ -25,6 +25,12 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Calls `put` with the pieces of `s` as a JSON string literal (quotes included): `"` and `\`
 /// escaped, `\n`, `\r`, `\t`, other control characters as `\u00XX`; everything else as is.
 fn escape(s: &str, mut put: impl FnMut(&str)) {
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        put("\"");
+        put(s);
+        put("\"");
+        return;
+    }
     put("\"");
     let mut from = 0;
     for (i, c) in s.char_indices() {
@@ -368,18 +374,26 @@ pub enum ReadError {
 /// Parses a capture time written as seconds with up to nine decimals (exact), or any other
 /// JSON number (rounded to nanoseconds).
 pub fn parse_ts(text: &str) -> Option<Timestamp> {
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if digits(int.trim_start_matches('-')) && (frac.is_empty() || digits(frac)) && frac.len() <= 9 {
-        let sec: i64 = int.parse().ok()?;
-        let nsec = if frac.is_empty() {
-            0
-        } else {
-            frac.parse::<u32>().ok()? * 10u32.pow(9 - frac.len() as u32)
-        };
-        if !int.starts_with('-') {
-            return Some(Timestamp::new(sec, nsec));
+    // The common form, `digits.digits` with at most 18 and 9 digits, in one pass.
+    let (mut sec, mut nsec, mut frac_digits, mut in_frac) = (0i64, 0u32, 0u32, false);
+    let b = text.as_bytes();
+    let plain = !b.is_empty() && b.len() <= 28 && b[0] != b'.' && b[b.len() - 1] != b'.';
+    for &c in b.iter().take_while(|_| plain) {
+        match c {
+            b'0'..=b'9' if in_frac => {
+                nsec = nsec * 10 + u32::from(c - b'0');
+                frac_digits += 1;
+            }
+            b'0'..=b'9' => sec = sec * 10 + i64::from(c - b'0'),
+            b'.' if !in_frac => in_frac = true,
+            _ => {
+                frac_digits = 10;
+                break;
+            }
         }
+    }
+    if plain && frac_digits <= 9 && b.len() - usize::from(in_frac) - (frac_digits as usize) <= 18 {
+        return Some(Timestamp::new(sec, nsec * 10u32.pow(9 - frac_digits)));
     }
     let x: f64 = text.parse().ok()?;
     if !x.is_finite() {
@@ -488,6 +502,11 @@ mod tests {
         assert_eq!(parse_ts("12").unwrap(), Timestamp::new(12, 0));
         assert_eq!(parse_ts("1.5e1").unwrap(), Timestamp::new(15, 0));
         assert_eq!(parse_ts("\"x\""), None);
+        assert_eq!(parse_ts("-1.5").unwrap(), Timestamp::new(-2, 500_000_000));
+        assert_eq!(parse_ts("1.").unwrap(), Timestamp::new(1, 0));
+        assert_eq!(parse_ts("1.1234567891").unwrap(), Timestamp::new(1, 123_456_789));
+        assert_eq!(parse_ts("99999999999999999999.5"), Some(Timestamp::new(i64::MAX, 0)));
+        assert_eq!(parse_ts(""), None);
     }
 
     #[test]

@@ -504,8 +504,14 @@ mod tests {
         assert_eq!(parse_ts("\"x\""), None);
         assert_eq!(parse_ts("-1.5").unwrap(), Timestamp::new(-2, 500_000_000));
         assert_eq!(parse_ts("1.").unwrap(), Timestamp::new(1, 0));
-        assert_eq!(parse_ts("1.1234567891").unwrap(), Timestamp::new(1, 123_456_789));
-        assert_eq!(parse_ts("99999999999999999999.5"), Some(Timestamp::new(i64::MAX, 0)));
+        assert_eq!(
+            parse_ts("1.1234567891").unwrap(),
+            Timestamp::new(1, 123_456_789)
+        );
+        assert_eq!(
+            parse_ts("99999999999999999999.5"),
+            Some(Timestamp::new(i64::MAX, 0))
+        );
         assert_eq!(parse_ts(""), None);
     }
 

@@ -61,7 +61,7 @@
 use super::evidence::{is_password_prompt, Evidence, LineKind};
 use super::frame::{bare_request_at_end, parse_message, Message, SYNC};
 use crate::protocols::unwrap::telnet::Telnet;
-use crate::protocols::unwrap::{Decoded, Unwrapper};
+use crate::protocols::unwrap::{Unwrapped, Unwrapper};
 use crate::protocols::{Found, Label, Parsed, Protocol, StreamState};
 
 /// Longest line emitted in one piece.
@@ -166,7 +166,7 @@ fn is_prompt_token(s: &[u8]) -> bool {
 #[derive(Default)]
 pub struct SelState {
     tn: Telnet,
-    dec: Decoded,
+    dec: Unwrapped,
     /// Raw offset of the next byte expected.
     raw_pos: u64,
     /// Skipping bytes up to the next line terminator or valid message.

@@ -3,7 +3,7 @@
 //! stream offset it came from, so that frames are reported where they lie on the wire.
 //!
 //! An [`Unwrapper`] takes raw chunks (possibly cutting its own sequences anywhere) and appends
-//! the decoded bytes to a [`Decoded`] buffer, which holds the decoded bytes not yet framed and
+//! the decoded bytes to a [`Unwrapped`] buffer, which holds the decoded bytes not yet framed and
 //! the map back to raw offsets. The framer consumes from the front of that buffer.
 //!
 //! - [`telnet`]: Telnet IAC removal (sel.md §4).
@@ -15,11 +15,11 @@ pub trait Unwrapper {
     /// Decodes `raw`, the stream bytes at raw offset `offset` (contiguous with the previous
     /// call unless [`Unwrapper::gap`] came between), appending the decoded bytes to `out`.
     /// A sequence cut by the end of `raw` is kept and finished by the next call.
-    fn feed(&mut self, offset: u64, raw: &[u8], out: &mut Decoded);
+    fn feed(&mut self, offset: u64, raw: &[u8], out: &mut Unwrapped);
 
     /// Whether `raw`, fed now, would decode to itself: nothing is pending and `raw` holds no
     /// byte of the wrapper. The caller may then frame `raw` where it lies (see
-    /// [`Decoded::begin_in_place`]) instead of feeding it.
+    /// [`Unwrapped::begin_in_place`]) instead of feeding it.
     fn is_transparent(&self, raw: &[u8]) -> bool;
 
     /// Bytes are missing before the next `feed`: a sequence in progress is dropped.
@@ -29,11 +29,11 @@ pub trait Unwrapper {
     fn end(&mut self);
 }
 
-/// Decoded bytes not yet framed, and where each came from on the wire.
+/// Unwrapped bytes not yet framed, and where each came from on the wire.
 #[derive(Default)]
-pub struct Decoded {
+pub struct Unwrapped {
     buf: Vec<u8>,
-    /// Decoded-stream index of `buf[0]`.
+    /// Unwrapped-stream index of `buf[0]`.
     start: u64,
     /// `(decoded index, raw offset)` wherever the raw offset jumps; sorted.
     marks: Vec<(u64, u64)>,
@@ -41,8 +41,8 @@ pub struct Decoded {
     next_raw: u64,
 }
 
-impl Decoded {
-    /// Decoded-stream index just after the last pending byte.
+impl Unwrapped {
+    /// Unwrapped-stream index just after the last pending byte.
     fn end(&self) -> u64 {
         self.start + self.buf.len() as u64
     }
@@ -96,12 +96,12 @@ impl Decoded {
     }
 
     /// Lends the pending bytes out (to be framed while `self` is borrowed elsewhere); give
-    /// them back with [`Decoded::give_back`].
+    /// them back with [`Unwrapped::give_back`].
     pub fn lend(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)
     }
 
-    /// Takes back the bytes of [`Decoded::lend`], of which the first `used` were framed.
+    /// Takes back the bytes of [`Unwrapped::lend`], of which the first `used` were framed.
     pub fn give_back(&mut self, mut buf: Vec<u8>, used: usize) {
         buf.drain(..used);
         self.buf = buf;
@@ -117,8 +117,8 @@ impl Decoded {
     }
 
     /// With nothing pending, `len` raw bytes at `raw` that decode to themselves are framed
-    /// where they lie (zero-copy): records where they come from, as [`Decoded::push`] does,
-    /// and [`Decoded::raw_of`] then maps offsets into them.
+    /// where they lie (zero-copy): records where they come from, as [`Unwrapped::push`] does,
+    /// and [`Unwrapped::raw_of`] then maps offsets into them.
     pub fn begin_in_place(&mut self, raw: u64, len: usize) {
         debug_assert!(self.buf.is_empty());
         self.mark(raw, len);
@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn offsets_follow_the_raw_stream() {
-        let mut d = Decoded::default();
+        let mut d = Unwrapped::default();
         d.push(b"abc", 10);
         d.push(b"de", 13);
         d.push(b"f", 20);

@@ -11,7 +11,7 @@
 //! Sequences may be split across [`Unwrapper::feed`] calls. At a gap or at the end of the
 //! stream, a sequence in progress is dropped.
 
-use super::{Decoded, Unwrapper};
+use super::{Unwrapped, Unwrapper};
 
 /// Longest Telnet subnegotiation kept out of the data.
 pub const MAX_SB: usize = 512;
@@ -53,7 +53,7 @@ impl Telnet {
 }
 
 impl Unwrapper for Telnet {
-    fn feed(&mut self, off: u64, raw: &[u8], dec: &mut Decoded) {
+    fn feed(&mut self, off: u64, raw: &[u8], dec: &mut Unwrapped) {
         let mut i = 0;
         while i < raw.len() {
             let at = off + i as u64;
@@ -138,7 +138,7 @@ mod tests {
     /// Decodes `chunks` fed contiguously: decoded bytes and the raw offset of each.
     fn decode(chunks: &[&[u8]]) -> (Vec<u8>, Vec<u64>) {
         let mut tn = Telnet::default();
-        let mut d = Decoded::default();
+        let mut d = Unwrapped::default();
         let mut off = 0;
         for c in chunks {
             tn.feed(off, c, &mut d);
@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn transparency_and_reset() {
         let mut tn = Telnet::default();
-        let mut d = Decoded::default();
+        let mut d = Unwrapped::default();
         assert!(tn.is_transparent(b"plain"));
         assert!(!tn.is_transparent(b"a\xFFb"));
         tn.feed(0, &hex("41FF"), &mut d);

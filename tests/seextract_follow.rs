@@ -439,3 +439,115 @@ fn follow_growing_file() {
     let lat = check_and_measure(&single, &recs, &writes, &[&path_s]);
     report("growing file", &lat);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Idle cost and bad files.
+
+/// CPU time (user + system) the process `pid` has used so far, from /proc/PID/stat.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|x| x.parse().expect("ticks"))
+        .collect();
+    let hz: u64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100);
+    Duration::from_millis((f[0] + f[1]) * 1000 / hz)
+}
+
+/// Share of one core the child uses over `span`.
+fn cpu_share(child: &Child, span: Duration) -> f64 {
+    let before = cpu_time(child.id());
+    std::thread::sleep(span);
+    let used = cpu_time(child.id()) - before;
+    used.as_secs_f64() / span.as_secs_f64()
+}
+
+/// Waits until `n` lines were written (at most 20 s).
+fn wait_lines(lines: &Lines, n: usize) {
+    let start = Instant::now();
+    while lines.lock().expect("lock").len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} of {n} lines",
+            lines.lock().expect("lock").len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    err
+}
+
+/// A followed directory with nothing new: the follower sleeps (its own file opens must not
+/// wake it up).
+#[test]
+fn follow_idle_directory_uses_little_cpu() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cap = capture();
+    let dir = tmp("idle");
+    std::fs::write(dir.join("a.pcap"), &cap.files[0]).expect("write");
+    std::fs::write(dir.join("b.pcap"), &cap.files[1]).expect("write");
+    std::fs::write(dir.join("notes.txt"), b"not a capture").expect("write");
+    let dir_s = dir.to_string_lossy().into_owned();
+    let (mut child, lines, reader) = spawn(&["-f", "-q", &dir_s]);
+    wait_lines(&lines, cap.exp.len());
+    let share = cpu_share(&child, Duration::from_secs(3));
+    let _ = child.kill();
+    let _ = child.wait();
+    reader.join().expect("reader");
+    eprintln!("seextract -f DIR, idle: {:.1} % CPU", share * 100.0);
+    assert!(
+        share < 0.05,
+        "idle follower used {:.1} % CPU",
+        share * 100.0
+    );
+}
+
+/// `-f` on a file that is not a capture: one message, no busy loop, and once the file becomes
+/// a capture its frames are read.
+#[test]
+fn follow_bad_file_is_reported_once_and_watched() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cap = capture();
+    let dir = tmp("bad_file");
+    let path = dir.join("live.pcap");
+    let path_s = path.to_string_lossy().into_owned();
+    std::fs::write(&path, b"this is not a capture file at all").expect("write");
+    let (mut child, lines, reader) = spawn(&["-f", "--follow-quit", "5", "-q", &path_s]);
+    std::thread::sleep(Duration::from_millis(500));
+    let share = cpu_share(&child, Duration::from_secs(3));
+    eprintln!("seextract -f BADFILE: {:.1} % CPU", share * 100.0);
+    // The file becomes a capture (rewritten in place).
+    let mut bytes = cap.files[0].clone();
+    bytes.extend_from_slice(&cap.files[1][24..]);
+    std::fs::write(&path, &bytes).expect("write");
+    let status = wait(&mut child, Duration::from_secs(60));
+    reader.join().expect("reader");
+    let err = stderr_of(&mut child);
+    assert!(status.success(), "{status}: {err}");
+    assert!(share < 0.05, "follower used {:.1} % CPU", share * 100.0);
+    let msgs: Vec<&str> = err.lines().filter(|l| l.contains(&path_s)).collect();
+    assert_eq!(msgs.len(), 1, "{err}");
+    assert!(
+        msgs[0].contains(&format!("{path_s}: offset 0: not a pcap or pcapng file")),
+        "{err}"
+    );
+    let recs = parse(&lines.lock().expect("lock"));
+    let frames = recs.iter().filter(|r| r.1["type"] == "frame").count();
+    assert_eq!(frames, cap.exp.len(), "{err}");
+}

@@ -14,7 +14,7 @@ use crate::reassembly::{self, Ctx, Reassembler, ReassemblyStats, Sink};
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Follow mode: wait for growing files and, in a watched directory, for new files
 /// (tcpdump `-w`, `-C`/`-G` rotation).
@@ -156,6 +156,28 @@ struct End {
     pkt: u64,
 }
 
+/// Follow mode: the last input could not be opened as a capture.
+struct Retry {
+    path: String,
+    /// The message it gave (a new message is reported again).
+    reason: String,
+    /// Size and modification time then: it is opened again once these change.
+    sig: Option<(u64, SystemTime)>,
+}
+
+fn file_sig(path: &str) -> Option<(u64, SystemTime)> {
+    let md = std::fs::metadata(path).ok()?;
+    Some((md.len(), md.modified().ok()?))
+}
+
+/// The reason of a format error (its message without file and offset).
+fn reason_of(e: &CaptureError) -> String {
+    match e {
+        CaptureError::Format { reason, .. } => reason.clone(),
+        CaptureError::Io { source, .. } => source.to_string(),
+    }
+}
+
 /// The read loop: every input in turn (in follow mode also the files that appear in the
 /// watched directory), packets sliced into segments.
 struct Reader<'a> {
@@ -174,6 +196,8 @@ struct Reader<'a> {
     last_data: Instant,
     /// Packets arrived since the last look at the clock.
     fresh_data: bool,
+    /// Follow mode: the last input, not a capture when last opened.
+    retry: Option<Retry>,
 }
 
 impl<'a> Reader<'a> {
@@ -193,6 +217,7 @@ impl<'a> Reader<'a> {
             waiter,
             last_data: Instant::now(),
             fresh_data: false,
+            retry: None,
         }
     }
 
@@ -261,12 +286,44 @@ impl<'a> Reader<'a> {
                 }
                 continue;
             };
+            if let Some(r) = &self.retry {
+                if r.path == input.path && r.sig.is_some() && r.sig == file_sig(&input.path) {
+                    // Not a capture when last opened, and unchanged since.
+                    self.queue.push_front(input);
+                    if !self.pause(c) {
+                        return Flow::Go;
+                    }
+                    continue;
+                }
+            }
             let mut r = match CaptureReader::open(&input.path, &self.cfg.reader) {
                 Ok(r) => r,
-                Err(CaptureError::Format { offset: 0, .. })
+                Err(e @ CaptureError::Format { offset: 0, .. })
                     if self.following() && self.queue.is_empty() =>
                 {
-                    // Just created, header not written yet: look again later.
+                    // Just created, header not written yet, or not a capture (reported once):
+                    // look again once the file changed.
+                    if !e.header_incomplete()
+                        && self
+                            .retry
+                            .as_ref()
+                            .is_none_or(|r| r.reason != e.to_string())
+                    {
+                        self.report.warnings += 1;
+                        if c.warning(CaptureError::format(
+                            &input.path,
+                            0,
+                            format!("{}; watching it for a change", reason_of(&e)),
+                        )) == Flow::Stop
+                        {
+                            return Flow::Stop;
+                        }
+                    }
+                    self.retry = Some(Retry {
+                        path: input.path.clone(),
+                        reason: e.to_string(),
+                        sig: file_sig(&input.path),
+                    });
                     self.queue.push_front(input);
                     if !self.pause(c) {
                         return Flow::Go;
@@ -282,6 +339,7 @@ impl<'a> Reader<'a> {
                     continue;
                 }
             };
+            self.retry = None;
             r.set_follow(self.following());
             self.report.files += 1;
             if c.opened(&input.path) == Flow::Stop || self.read_file(&mut r, c) == Flow::Stop {

@@ -7,7 +7,7 @@ mod reader;
 mod source;
 pub mod watch;
 
-pub use reader::{CaptureReader, ReaderConfig};
+pub use reader::{file_id, CaptureReader, ReaderConfig};
 pub use source::{expand_inputs, Input};
 
 use std::fmt;

@@ -92,6 +92,7 @@ pub struct CaptureReader {
     /// Follow mode: the end of the data is not the end of the stream.
     follow: bool,
     need_refill: bool,
+    file_id: Option<(u64, u64)>,
 }
 
 struct Meta {
@@ -113,7 +114,16 @@ impl CaptureReader {
             file: path.to_string(),
             source: e,
         })?;
-        Self::from_read(path, Box::new(f), cfg)
+        let id = f.metadata().ok().and_then(|md| file_id(&md));
+        let mut r = Self::from_read(path, Box::new(f), cfg)?;
+        r.file_id = id;
+        Ok(r)
+    }
+
+    /// Identity (device, inode) of the opened file; `None` for other sources and on platforms
+    /// without one.
+    pub fn file_id(&self) -> Option<(u64, u64)> {
+        self.file_id
     }
 
     /// Wraps any byte source. The format (and gzip compression) is detected from its content.
@@ -183,6 +193,7 @@ impl CaptureReader {
             last_io_error,
             follow: false,
             need_refill: false,
+            file_id: None,
         })
     }
 
@@ -469,6 +480,19 @@ fn simplify(e: PcapError<&[u8]>) -> Step {
             Step::Bad(format!("malformed record ({k:?})"))
         }
     }
+}
+
+/// A file's identity, (device, inode): a path now naming another file was replaced.
+#[cfg(unix)]
+pub fn file_id(md: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((md.dev(), md.ino()))
+}
+
+/// A file's identity: unknown on this platform.
+#[cfg(not(unix))]
+pub fn file_id(_md: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 /// Up to `max` bytes, stopping early at the end of the data or at an error (returned with the

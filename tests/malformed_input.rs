@@ -755,7 +755,8 @@ fn gzip_truncated_small() {
     let r = sefollow(&[&f]);
     assert_eq!(r.code, 2, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
-    assert_one_message(&r, &f, Some(0), "gzip");
+    // The header decompresses; the cut comes before the first complete record.
+    assert_one_message(&r, &f, Some(24), "read error: incomplete deflate stream");
 }
 
 #[test]
@@ -784,9 +785,11 @@ fn gzip_wrong_crc() {
     gz[n - 8] ^= 0xff; // CRC32 of the trailer
     let f = write(&d, "crc.pcap.gz", &gz);
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 2, "{r:?}");
+    // The data decompresses; the checksum is found wrong at its end, after the packets.
+    assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
-    assert_one_message(&r, &f, Some(0), "gzip");
+    assert_one_message(&r, &f, Some(plain.len() as u64), "checksum");
+    assert_listed(&r, 40014);
 }
 
 /// A stored (level 0) gzip of a ~225 KiB pcap, cut at three quarters: the cut is at a known
@@ -819,6 +822,31 @@ fn gzip_truncated_large() {
     assert_listed(&r, 41000);
     assert_listed(&r, 41100);
     assert!(r.flows_of(41399).is_empty(), "{r:?}");
+}
+
+/// A gzip capture cut inside the first 64 KiB of decompressed data (the detection prefix): the
+/// packets before the cut are still processed, then the cut is reported once with its offset.
+#[test]
+fn gzip_truncated_within_detection_prefix() {
+    let d = test_dir("gzip_truncated_prefix");
+    let mut frames = Vec::new();
+    for i in 0..100u16 {
+        frames.extend(conversation(42000 + i));
+    }
+    let (plain, _) = pcap(&frames);
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    e.write_all(&plain).expect("gzip");
+    let gz = e.finish().expect("gzip");
+    // Stored blocks: the cut falls at about 30 KiB of decompressed data.
+    let f = write(&d, "cut.pcap.gz", &gz[..30_000]);
+    let r = sefollow(&[&f]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.problems().len(), 1, "{r:?}");
+    assert_one_message(&r, &f, None, "read error");
+    assert!(r.problems()[0].contains(&format!("{f}: offset ")), "{r:?}");
+    assert_listed(&r, 42000);
+    assert_listed(&r, 42020);
+    assert!(r.flows_of(42099).is_empty(), "{r:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

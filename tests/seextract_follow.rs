@@ -6,6 +6,8 @@
 //! directory, or follows the growing file. Every frame must appear exactly once, as the test
 //! built it and as `seextract` without `-f` reports it on the finished files; the latency from
 //! the write that completes a frame to its line on stdout is measured and printed.
+//! Further cases: rotation by compression (tcpdump `-z gzip`), a followed file truncated or
+//! replaced, the CPU an idle follower uses, and a followed file that is not a capture.
 
 mod common;
 use common::Rng;
@@ -53,6 +55,11 @@ struct Capture {
 }
 
 fn capture() -> Capture {
+    capture_on(40500)
+}
+
+/// The capture with the client on port `port`.
+fn capture_on(port: u16) -> Capture {
     let real = verified_frames();
     let mut rng = Rng(0xf011_0a5e_ed00_0001);
     let mut frames: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
@@ -87,7 +94,7 @@ fn capture() -> Capture {
     }
     // Each direction's stream cut at pseudo-random positions, the two interleaved at random.
     let streams = [frames[C2S].concat(), frames[S2C].concat()];
-    let mut t = Tcp::new(ep("10.9.0.10", 40500), ep("10.9.0.1", 22222), 0xabc, 0xdef);
+    let mut t = Tcp::new(ep("10.9.0.10", port), ep("10.9.0.1", 22222), 0xabc, 0xdef);
     t.handshake();
     let mut sent = [0usize; 2];
     while sent[0] < streams[0].len() || sent[1] < streams[1].len() {
@@ -438,4 +445,280 @@ fn follow_growing_file() {
     let recs = parse(&lines.lock().expect("lock"));
     let lat = check_and_measure(&single, &recs, &writes, &[&path_s]);
     report("growing file", &lat);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idle cost and bad files.
+
+/// CPU time (user + system) the process `pid` has used so far, from /proc/PID/stat.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|x| x.parse().expect("ticks"))
+        .collect();
+    let hz: u64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100);
+    Duration::from_millis((f[0] + f[1]) * 1000 / hz)
+}
+
+/// Share of one core the child uses over `span`.
+fn cpu_share(child: &Child, span: Duration) -> f64 {
+    let before = cpu_time(child.id());
+    std::thread::sleep(span);
+    let used = cpu_time(child.id()) - before;
+    used.as_secs_f64() / span.as_secs_f64()
+}
+
+/// Waits until `n` lines were written (at most 20 s).
+fn wait_lines(lines: &Lines, n: usize) {
+    let start = Instant::now();
+    while lines.lock().expect("lock").len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} of {n} lines",
+            lines.lock().expect("lock").len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    err
+}
+
+/// A followed directory with nothing new: the follower sleeps (its own file opens must not
+/// wake it up).
+#[test]
+fn follow_idle_directory_uses_little_cpu() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cap = capture();
+    let dir = tmp("idle");
+    std::fs::write(dir.join("a.pcap"), &cap.files[0]).expect("write");
+    std::fs::write(dir.join("b.pcap"), &cap.files[1]).expect("write");
+    std::fs::write(dir.join("notes.txt"), b"not a capture").expect("write");
+    let dir_s = dir.to_string_lossy().into_owned();
+    let (mut child, lines, reader) = spawn(&["-f", "-q", &dir_s]);
+    wait_lines(&lines, cap.exp.len());
+    let share = cpu_share(&child, Duration::from_secs(3));
+    let _ = child.kill();
+    let _ = child.wait();
+    reader.join().expect("reader");
+    eprintln!("seextract -f DIR, idle: {:.1} % CPU", share * 100.0);
+    assert!(
+        share < 0.05,
+        "idle follower used {:.1} % CPU",
+        share * 100.0
+    );
+}
+
+/// `-f` on a file that is not a capture: one message, no busy loop, and once the file becomes
+/// a capture its frames are read.
+#[test]
+fn follow_bad_file_is_reported_once_and_watched() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cap = capture();
+    let dir = tmp("bad_file");
+    let path = dir.join("live.pcap");
+    let path_s = path.to_string_lossy().into_owned();
+    std::fs::write(&path, b"this is not a capture file at all").expect("write");
+    let (mut child, lines, reader) = spawn(&["-f", "--follow-quit", "5", "-q", &path_s]);
+    std::thread::sleep(Duration::from_millis(500));
+    let share = cpu_share(&child, Duration::from_secs(3));
+    eprintln!("seextract -f BADFILE: {:.1} % CPU", share * 100.0);
+    // The file becomes a capture (rewritten in place).
+    let mut bytes = cap.files[0].clone();
+    bytes.extend_from_slice(&cap.files[1][24..]);
+    std::fs::write(&path, &bytes).expect("write");
+    let status = wait(&mut child, Duration::from_secs(60));
+    reader.join().expect("reader");
+    let err = stderr_of(&mut child);
+    assert!(status.success(), "{status}: {err}");
+    assert!(share < 0.05, "follower used {:.1} % CPU", share * 100.0);
+    let msgs: Vec<&str> = err.lines().filter(|l| l.contains(&path_s)).collect();
+    assert_eq!(msgs.len(), 1, "{err}");
+    assert!(
+        msgs[0].contains(&format!("{path_s}: offset 0: not a pcap or pcapng file")),
+        "{err}"
+    );
+    let recs = parse(&lines.lock().expect("lock"));
+    let frames = recs.iter().filter(|r| r.1["type"] == "frame").count();
+    assert_eq!(frames, cap.exp.len(), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotation by compression, truncation, replacement.
+
+/// The capture as one pcap file (the second file's header left out).
+fn single_file(cap: &Capture) -> Vec<u8> {
+    let mut bytes = cap.files[0].clone();
+    bytes.extend_from_slice(&cap.files[1][24..]);
+    bytes
+}
+
+/// Every frame of the captures (client port, capture) exactly once, with its bytes, and
+/// nothing else.
+fn check_frames(caps: &[(u16, &Capture)], recs: &[(Instant, Value)], err: &str) {
+    let mut seen: BTreeMap<(u64, String, u64), usize> = BTreeMap::new();
+    for (_, r) in recs.iter().filter(|r| r.1["type"] == "frame") {
+        let dir = r["dir"].as_str().expect("dir").to_string();
+        let port = if dir == "c2s" {
+            &r["sport"]
+        } else {
+            &r["dport"]
+        };
+        let key = (
+            port.as_u64().expect("port"),
+            dir,
+            r["offset"].as_u64().expect("offset"),
+        );
+        *seen.entry(key).or_default() += 1;
+    }
+    let mut want = BTreeMap::new();
+    for (port, cap) in caps {
+        for e in &cap.exp {
+            want.insert((u64::from(*port), dir_name(e.dir).to_string(), e.offset), 1);
+        }
+    }
+    let wrong: Vec<_> = want
+        .keys()
+        .chain(seen.keys())
+        .filter(|k| seen.get(*k) != want.get(*k))
+        .map(|k| (k, seen.get(k).copied().unwrap_or(0)))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "frames (port, dir, offset) not seen exactly once, with the times seen: {wrong:?}\n{err}"
+    );
+}
+
+/// tcpdump `-C N -z gzip`: once `cap.pcap1` is started, `cap.pcap` is compressed to
+/// `cap.pcap.gz` and removed. The compressed copy is not read again, and the file being
+/// followed meanwhile is followed to its end.
+#[test]
+fn follow_directory_rotation_compressed() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cap = capture();
+    let dir = tmp("rotation_gzip");
+    let dir_s = dir.to_string_lossy().into_owned();
+    let (mut child, lines, reader) = spawn(&["-f", "--follow-quit", QUIT_AFTER, "-q", &dir_s]);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut rng = Rng(0x7a11_9e01);
+    let mut writes = Vec::new();
+    let first = dir.join("cap.pcap");
+    let mut f = std::fs::File::create(&first).expect("create");
+    write_chunks(&mut f, 0, &cap.files[0], &mut rng, &mut writes);
+    drop(f);
+    let mut f = std::fs::File::create(dir.join("cap.pcap1")).expect("create");
+    let cut = cap.files[1].len() / 3;
+    write_chunks(&mut f, 1, &cap.files[1][..cut], &mut rng, &mut writes);
+    // gzip writes the compressed copy (in two steps here), then removes the original.
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&cap.files[0]).expect("gzip");
+    let gz = e.finish().expect("gzip");
+    let mut g = std::fs::File::create(dir.join("cap.pcap.gz")).expect("create");
+    g.write_all(&gz[..gz.len() / 2]).expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    g.write_all(&gz[gz.len() / 2..]).expect("write");
+    drop(g);
+    std::fs::remove_file(&first).expect("remove");
+    std::thread::sleep(Duration::from_millis(300));
+    write_chunks(&mut f, 1, &cap.files[1][cut..], &mut rng, &mut writes);
+    let status = wait(&mut child, Duration::from_secs(60));
+    reader.join().expect("reader");
+    let err = stderr_of(&mut child);
+    assert!(status.success(), "{status}: {err}");
+    let recs = parse(&lines.lock().expect("lock"));
+    check_frames(&[(40500, &cap)], &recs, &err);
+    assert!(
+        !recs
+            .iter()
+            .any(|r| r.1["file"].as_str().is_some_and(|f| f.ends_with(".gz"))),
+        "records from the compressed copy\n{err}"
+    );
+}
+
+/// A followed file truncated and written again from its start: what it held is read, the
+/// truncation is reported, and the new content is read from its start.
+#[test]
+fn follow_truncated_file() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (a, b) = (capture_on(40500), capture_on(40501));
+    let dir = tmp("truncated");
+    let path = dir.join("live.pcap");
+    let path_s = path.to_string_lossy().into_owned();
+    std::fs::write(&path, single_file(&a)).expect("write");
+    let (mut child, lines, reader) = spawn(&["-f", "--follow-quit", QUIT_AFTER, "-q", &path_s]);
+    wait_lines(&lines, a.exp.len());
+    // Truncated (same file), then written again in chunks.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .expect("truncate");
+    std::thread::sleep(Duration::from_millis(300));
+    write_chunks(
+        &mut f,
+        0,
+        &single_file(&b),
+        &mut Rng(0x7c0a),
+        &mut Vec::new(),
+    );
+    let status = wait(&mut child, Duration::from_secs(60));
+    reader.join().expect("reader");
+    let err = stderr_of(&mut child);
+    assert!(status.success(), "{status}: {err}");
+    let recs = parse(&lines.lock().expect("lock"));
+    check_frames(&[(40500, &a), (40501, &b)], &recs, &err);
+    let msgs: Vec<&str> = err.lines().filter(|l| l.contains(&path_s)).collect();
+    assert_eq!(msgs.len(), 1, "{err}");
+    assert!(
+        msgs[0].contains("truncated to 0 bytes: reading it again from the start"),
+        "{err}"
+    );
+}
+
+/// A followed file deleted and created again at the same path: the new file is followed.
+#[test]
+fn follow_replaced_file() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (a, b) = (capture_on(40500), capture_on(40501));
+    let dir = tmp("replaced");
+    let path = dir.join("live.pcap");
+    let path_s = path.to_string_lossy().into_owned();
+    std::fs::write(&path, single_file(&a)).expect("write");
+    let (mut child, lines, reader) = spawn(&["-f", "--follow-quit", QUIT_AFTER, "-q", &path_s]);
+    wait_lines(&lines, a.exp.len());
+    std::fs::remove_file(&path).expect("remove");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut f = std::fs::File::create(&path).expect("create");
+    write_chunks(
+        &mut f,
+        0,
+        &single_file(&b),
+        &mut Rng(0x4e91),
+        &mut Vec::new(),
+    );
+    let status = wait(&mut child, Duration::from_secs(60));
+    reader.join().expect("reader");
+    let err = stderr_of(&mut child);
+    assert!(status.success(), "{status}: {err}");
+    let recs = parse(&lines.lock().expect("lock"));
+    check_frames(&[(40500, &a), (40501, &b)], &recs, &err);
+    let msgs: Vec<&str> = err.lines().filter(|l| l.contains(&path_s)).collect();
+    assert_eq!(msgs.len(), 1, "{err}");
+    assert!(msgs[0].contains("replaced by a new file"), "{err}");
 }

@@ -7,7 +7,7 @@ mod reader;
 mod source;
 pub mod watch;
 
-pub use reader::{CaptureReader, ReaderConfig};
+pub use reader::{file_id, CaptureReader, ReaderConfig};
 pub use source::{expand_inputs, Input};
 
 use std::fmt;
@@ -88,6 +88,13 @@ pub enum CaptureError {
 }
 
 impl CaptureError {
+    /// The file has no complete header yet (empty, or cut inside its header): a capture still
+    /// being created may cure that, unlike a wrong magic number.
+    pub fn header_incomplete(&self) -> bool {
+        matches!(self, CaptureError::Format { offset: 0, reason, .. }
+            if reason.starts_with("empty ") || reason.starts_with("truncated "))
+    }
+
     pub(crate) fn format(file: &str, offset: u64, reason: impl Into<String>) -> Self {
         CaptureError::Format {
             file: file.to_string(),

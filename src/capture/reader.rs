@@ -92,6 +92,7 @@ pub struct CaptureReader {
     /// Follow mode: the end of the data is not the end of the stream.
     follow: bool,
     need_refill: bool,
+    file_id: Option<(u64, u64)>,
 }
 
 struct Meta {
@@ -113,7 +114,16 @@ impl CaptureReader {
             file: path.to_string(),
             source: e,
         })?;
-        Self::from_read(path, Box::new(f), cfg)
+        let id = f.metadata().ok().and_then(|md| file_id(&md));
+        let mut r = Self::from_read(path, Box::new(f), cfg)?;
+        r.file_id = id;
+        Ok(r)
+    }
+
+    /// Identity (device, inode) of the opened file; `None` for other sources and on platforms
+    /// without one.
+    pub fn file_id(&self) -> Option<(u64, u64)> {
+        self.file_id
     }
 
     /// Wraps any byte source. The format (and gzip compression) is detected from its content.
@@ -128,15 +138,34 @@ impl CaptureReader {
         };
         let mut prefix = read_prefix(&mut r, PREFIX).map_err(io_err)?;
         let mut compressed = false;
+        let mut gzip_error = None;
         if prefix.starts_with(&GZIP) {
             compressed = true;
             let chained = io::Cursor::new(prefix).chain(r);
             r = Box::new(flate2::read::MultiGzDecoder::new(chained));
-            prefix = read_prefix(&mut r, PREFIX).map_err(|e| {
-                CaptureError::format(name, 0, format!("gzip stream unreadable: {e}"))
-            })?;
+            // A stream cut (or damaged) inside the first PREFIX bytes: what decompressed
+            // before the damage is read, then the error ends the stream where it occurred.
+            let (p, err) = read_until_error(&mut r, PREFIX);
+            prefix = p;
+            if let Some(e) = err {
+                gzip_error = Some(e.to_string());
+                r = Box::new(FailingRead {
+                    err: Some(e),
+                    first: true,
+                });
+            }
         }
-        let format = detect(name, &prefix, compressed)?;
+        let format = match (detect(name, &prefix, compressed), gzip_error) {
+            (Ok(f), _) => f,
+            (Err(_), Some(e)) => {
+                return Err(CaptureError::format(
+                    name,
+                    0,
+                    format!("gzip stream unreadable: {e}"),
+                ))
+            }
+            (Err(e), None) => return Err(e),
+        };
         let capacity = cfg.buffer.max(PREFIX * 2);
         let last_io_error = Arc::new(Mutex::new(None));
         let chained = ErrorTap {
@@ -164,6 +193,7 @@ impl CaptureReader {
             last_io_error,
             follow: false,
             need_refill: false,
+            file_id: None,
         })
     }
 
@@ -448,6 +478,59 @@ fn simplify(e: PcapError<&[u8]>) -> Step {
         PcapError::HeaderNotRecognized => Step::Bad("header not recognized".into()),
         PcapError::NomError(_, k) | PcapError::OwnedNomError(_, k) => {
             Step::Bad(format!("malformed record ({k:?})"))
+        }
+    }
+}
+
+/// A file's identity, (device, inode): a path now naming another file was replaced.
+#[cfg(unix)]
+pub fn file_id(md: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((md.dev(), md.ino()))
+}
+
+/// A file's identity: unknown on this platform.
+#[cfg(not(unix))]
+pub fn file_id(_md: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// Up to `max` bytes, stopping early at the end of the data or at an error (returned with the
+/// bytes read before it).
+fn read_until_error(r: &mut dyn Read, max: usize) -> (Vec<u8>, Option<io::Error>) {
+    let mut buf = vec![0; max];
+    let mut n = 0;
+    while n < max {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(n);
+                return (buf, Some(e));
+            }
+        }
+    }
+    buf.truncate(n);
+    (buf, None)
+}
+
+/// What follows a prefix that ended in an error: the error, reported on the second read.
+/// The first read (pcap-parser's header read, which asks for more right after the prefix) gets
+/// no data; the error then comes with the first refill a record needs, positioned there.
+struct FailingRead {
+    err: Option<io::Error>,
+    first: bool,
+}
+
+impl Read for FailingRead {
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        if std::mem::take(&mut self.first) {
+            return Ok(0);
+        }
+        match self.err.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
         }
     }
 }

@@ -29,7 +29,7 @@ pub fn expand_inputs(paths: &[String], cfg: &ReaderConfig) -> (Vec<Input>, Vec<C
         let path = Path::new(p);
         match std::fs::metadata(path) {
             Ok(md) if md.is_dir() => {
-                let (mut found, mut w) = scan_dir(p, cfg);
+                let (mut found, mut w) = scan_dir(p, cfg, &|_| false);
                 inputs.append(&mut found);
                 warnings.append(&mut w);
             }
@@ -46,7 +46,13 @@ pub fn expand_inputs(paths: &[String], cfg: &ReaderConfig) -> (Vec<Input>, Vec<C
     (inputs, warnings)
 }
 
-fn scan_dir(dir: &str, cfg: &ReaderConfig) -> (Vec<Input>, Vec<CaptureError>) {
+/// The capture files of `dir` in reading order, leaving out (without opening them) the paths
+/// `skip` accepts.
+pub(super) fn scan_dir(
+    dir: &str,
+    cfg: &ReaderConfig,
+    skip: &dyn Fn(&str) -> bool,
+) -> (Vec<Input>, Vec<CaptureError>) {
     let mut warnings = Vec::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -67,11 +73,14 @@ fn scan_dir(dir: &str, cfg: &ReaderConfig) -> (Vec<Input>, Vec<CaptureError>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
+        let name = path.to_string_lossy().into_owned();
+        if skip(&name) {
+            continue;
+        }
         let md = match std::fs::metadata(&path) {
             Ok(m) if m.is_file() => m,
             _ => continue,
         };
-        let name = path.to_string_lossy().into_owned();
         match CaptureReader::open(&name, &small) {
             Ok(mut r) => {
                 // A capture with no packet yet (just rotated in) sorts last.

@@ -2,7 +2,8 @@
 //! change, and finding capture files that appeared in a watched directory (tcpdump `-w`,
 //! `-C`/`-G` rotation).
 
-use super::{expand_inputs, Input, ReaderConfig};
+use super::source::scan_dir;
+use super::{Input, ReaderConfig};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver};
@@ -23,8 +24,10 @@ impl Waiter {
         use notify::Watcher;
         let (tx, rx) = channel();
         let watcher = path.and_then(|p| {
-            let mut w = notify::recommended_watcher(move |_res| {
-                let _ = tx.send(());
+            let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+                if res.map_or(true, |e| is_change(&e.kind)) {
+                    let _ = tx.send(());
+                }
             })
             .ok()?;
             w.watch(&p, notify::RecursiveMode::NonRecursive).ok()?;
@@ -50,6 +53,19 @@ impl Waiter {
     }
 }
 
+/// Whether an event can mean new data or a new file. Opening, reading and closing a file
+/// without writing (what the follower itself does on every look) is not a change: waking up
+/// for those made the follower wake itself up in a loop.
+fn is_change(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode};
+    use notify::EventKind;
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
 /// The directory to watch: `dir` when given, else the one holding the last input (`.` for a
 /// bare file name); `None` without inputs.
 pub fn watch_target(dir: Option<&Path>, inputs: &[Input]) -> Option<PathBuf> {
@@ -68,14 +84,11 @@ pub fn watch_target(dir: Option<&Path>, inputs: &[Input]) -> Option<PathBuf> {
         })
 }
 
-/// Capture files in `dir` not in `seen` yet, in reading order (see [`expand_inputs`]); they
+/// Capture files in `dir` not in `seen` yet, in reading order (see [`super::expand_inputs`]); they
 /// are added to `seen`, so each file is returned once.
+/// Files already seen are not opened again.
 pub fn new_files(dir: &Path, seen: &mut HashSet<String>, cfg: &ReaderConfig) -> Vec<Input> {
-    let (found, _) = expand_inputs(&[dir.to_string_lossy().into_owned()], cfg);
-    let fresh: Vec<Input> = found
-        .into_iter()
-        .filter(|i| !seen.contains(&i.path))
-        .collect();
+    let (fresh, _) = scan_dir(&dir.to_string_lossy(), cfg, &|p| seen.contains(p));
     for i in &fresh {
         seen.insert(i.path.clone());
     }

@@ -8,13 +8,13 @@
 //! thread that copies the segments into batches ([`Batcher`]) for the reassembling thread.
 
 use crate::capture::watch::{new_files, watch_target, Waiter};
-use crate::capture::{CaptureError, CaptureReader, Input, ReaderConfig, Timestamp};
+use crate::capture::{file_id, CaptureError, CaptureReader, Input, ReaderConfig, Timestamp};
 use crate::net::{DefragConfig, DefragStats, Endpoints, NetStats, Segment, Slicer, TcpHeader};
 use crate::reassembly::{self, Ctx, Reassembler, ReassemblyStats, Sink};
 use std::collections::{HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Follow mode: wait for growing files and, in a watched directory, for new files
 /// (tcpdump `-w`, `-C`/`-G` rotation).
@@ -156,6 +156,45 @@ struct End {
     pkt: u64,
 }
 
+/// Follow mode: the last input could not be opened as a capture.
+struct Retry {
+    path: String,
+    /// The message it gave (a new message is reported again).
+    reason: String,
+    /// Size and modification time then: it is opened again once these change.
+    sig: Option<(u64, SystemTime)>,
+}
+
+fn file_sig(path: &str) -> Option<(u64, SystemTime)> {
+    let md = std::fs::metadata(path).ok()?;
+    Some((md.len(), md.modified().ok()?))
+}
+
+/// Follow mode: whether the followed file's path now names another file (deleted and created
+/// again), or the file became shorter than what was read (truncated to be written again). A
+/// path that names nothing (deleted, not created again yet) leaves the old file followed.
+fn rewritten(r: &CaptureReader) -> Option<String> {
+    let id = r.file_id()?;
+    let md = std::fs::metadata(r.name()).ok()?;
+    if file_id(&md) != Some(id) {
+        return Some("replaced by a new file: reading that one from its start".to_string());
+    }
+    (!r.compressed() && md.len() < r.consumed()).then(|| {
+        format!(
+            "truncated to {} bytes: reading it again from the start",
+            md.len()
+        )
+    })
+}
+
+/// The reason of a format error (its message without file and offset).
+fn reason_of(e: &CaptureError) -> String {
+    match e {
+        CaptureError::Format { reason, .. } => reason.clone(),
+        CaptureError::Io { source, .. } => source.to_string(),
+    }
+}
+
 /// The read loop: every input in turn (in follow mode also the files that appear in the
 /// watched directory), packets sliced into segments.
 struct Reader<'a> {
@@ -174,6 +213,10 @@ struct Reader<'a> {
     last_data: Instant,
     /// Packets arrived since the last look at the clock.
     fresh_data: bool,
+    /// Follow mode: the last input, not a capture when last opened.
+    retry: Option<Retry>,
+    /// Follow mode: the current file was truncated or replaced; it is read again.
+    reopen: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -193,6 +236,8 @@ impl<'a> Reader<'a> {
             waiter,
             last_data: Instant::now(),
             fresh_data: false,
+            retry: None,
+            reopen: false,
         }
     }
 
@@ -229,7 +274,19 @@ impl<'a> Reader<'a> {
             .as_ref()
             .and_then(|f| f.watch_dir.as_deref())
         {
-            Some(dir) => new_files(dir, &mut self.seen, &self.cfg.reader),
+            Some(dir) => {
+                let fresh = new_files(dir, &mut self.seen, &self.cfg.reader);
+                // tcpdump -z gzip: X.gz is X, compressed once rotation closed it; X is read
+                // (or queued) already.
+                fresh
+                    .into_iter()
+                    .filter(|i| {
+                        !i.path
+                            .strip_suffix(".gz")
+                            .is_some_and(|x| self.seen.contains(x))
+                    })
+                    .collect()
+            }
             None => Vec::new(),
         }
     }
@@ -261,16 +318,60 @@ impl<'a> Reader<'a> {
                 }
                 continue;
             };
-            let mut r = match CaptureReader::open(&input.path, &self.cfg.reader) {
-                Ok(r) => r,
-                Err(CaptureError::Format { offset: 0, .. })
-                    if self.following() && self.queue.is_empty() =>
-                {
-                    // Just created, header not written yet: look again later.
+            if let Some(r) = &self.retry {
+                if r.path == input.path && r.sig.is_some() && r.sig == file_sig(&input.path) {
+                    // Not a capture when last opened, and unchanged since.
                     self.queue.push_front(input);
                     if !self.pause(c) {
                         return Flow::Go;
                     }
+                    continue;
+                }
+            }
+            let mut r = match CaptureReader::open(&input.path, &self.cfg.reader) {
+                Ok(r) => r,
+                Err(e @ CaptureError::Format { offset: 0, .. })
+                    if self.following() && self.queue.is_empty() =>
+                {
+                    // Just created, header not written yet, or not a capture (reported once):
+                    // look again once the file changed.
+                    if !e.header_incomplete()
+                        && self
+                            .retry
+                            .as_ref()
+                            .is_none_or(|r| r.reason != e.to_string())
+                    {
+                        self.report.warnings += 1;
+                        if c.warning(CaptureError::format(
+                            &input.path,
+                            0,
+                            format!("{}; watching it for a change", reason_of(&e)),
+                        )) == Flow::Stop
+                        {
+                            return Flow::Stop;
+                        }
+                    }
+                    self.retry = Some(Retry {
+                        path: input.path.clone(),
+                        reason: e.to_string(),
+                        sig: file_sig(&input.path),
+                    });
+                    self.queue.push_front(input);
+                    if !self.pause(c) {
+                        return Flow::Go;
+                    }
+                    continue;
+                }
+                Err(CaptureError::Io { source, .. })
+                    if self.following()
+                        && source.kind() == std::io::ErrorKind::NotFound
+                        && Path::new(&format!("{}.gz", input.path)).exists() =>
+                {
+                    // Compressed (tcpdump -z gzip) before it was opened: read the .gz.
+                    self.queue.push_front(Input {
+                        path: format!("{}.gz", input.path),
+                        size: None,
+                    });
                     continue;
                 }
                 Err(e) => {
@@ -282,10 +383,17 @@ impl<'a> Reader<'a> {
                     continue;
                 }
             };
+            self.retry = None;
             r.set_follow(self.following());
             self.report.files += 1;
             if c.opened(&input.path) == Flow::Stop || self.read_file(&mut r, c) == Flow::Stop {
                 return Flow::Stop;
+            }
+            if std::mem::take(&mut self.reopen) {
+                // Truncated or replaced: the same path again, from its start.
+                self.done_before += r.consumed();
+                self.queue.push_front(input);
+                continue;
             }
             if let Some((off, n)) = r.truncated_tail() {
                 self.report.warnings += 1;
@@ -345,6 +453,11 @@ impl<'a> Reader<'a> {
                     if self.fresh_data {
                         self.last_data = Instant::now();
                         self.fresh_data = false;
+                    }
+                    if let Some(why) = rewritten(r) {
+                        self.report.warnings += 1;
+                        self.reopen = true;
+                        return c.warning(CaptureError::format(r.name(), r.consumed(), why));
                     }
                     if finishing {
                         r.stop_following();

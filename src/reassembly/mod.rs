@@ -34,6 +34,11 @@ pub struct Config {
     pub closed_linger_secs: i64,
     /// Closed tuples remembered at most.
     pub max_closed: usize,
+    /// A packet on a remembered closed tuple is a late packet of that connection only when its
+    /// sequence number is within this distance of where its direction's stream ended (and its
+    /// acknowledgment within it of where the other direction ended). Anything else is a new
+    /// connection whose SYN was not captured, picked up mid-stream.
+    pub closed_window: u32,
     /// Connections and flows tracked at once; packets of new ones beyond are dropped and counted.
     pub max_conns: usize,
 }
@@ -49,6 +54,7 @@ impl Default for Config {
             history_idle_secs: 2,
             closed_linger_secs: 10,
             max_closed: 16_384,
+            closed_window: 4 << 20,
             max_conns: 1 << 20,
         }
     }
@@ -302,6 +308,29 @@ fn key_of(ep: &Endpoints) -> (Key, bool) {
 struct Tomb {
     id: u64,
     client_isn: Option<u32>,
+    /// Sequence number just past each side's stream (`a` side first), when seen.
+    seq_ends: [Option<u32>; 2],
+}
+
+impl Tomb {
+    /// Whether a packet on this closed tuple belongs to the closed connection (a late ACK, a
+    /// retransmission, a retransmitted SYN) rather than starting a new one.
+    fn absorbs(&self, sender_is_a: bool, h: &crate::net::TcpHeader, window: u32) -> bool {
+        use crate::net::TcpHeader as T;
+        if h.has(T::SYN) && !h.has(T::ACK) {
+            // A client SYN: the old one again, or a new ISN (port reuse).
+            return self.client_isn == Some(h.seq);
+        }
+        let (own, peer) = if sender_is_a {
+            (self.seq_ends[0], self.seq_ends[1])
+        } else {
+            (self.seq_ends[1], self.seq_ends[0])
+        };
+        let near = |x: u32, end: u32| (x.wrapping_sub(end) as i32).unsigned_abs() <= window;
+        let seq_near = own.is_none_or(|e| near(h.seq, e));
+        let ack_near = !h.has(T::ACK) || peer.is_none_or(|e| near(h.ack, e));
+        seq_near && ack_near
+    }
 }
 
 fn key_hash(k: &Key) -> u64 {
@@ -413,8 +442,14 @@ impl Reassembler {
             }
         }
         match self.tombs.get(&key_hash(&key)) {
-            Some(t) if !(syn_only && t.client_isn != Some(h.seq)) => {
+            Some(t) if t.absorbs(sender_is_a, &h, self.cfg.closed_window) => {
                 self.stats.after_close += 1;
+                return;
+            }
+            // Not the closed connection's: a new one whose SYN was not captured (picked up
+            // mid-stream, as with no tombstone), unless it is a RST.
+            Some(_) if h.has(T::RST) && !syn_only => {
+                self.stats.stray_rst += 1;
                 return;
             }
             None if h.has(T::RST) => {
@@ -467,6 +502,7 @@ impl Reassembler {
             Tomb {
                 id,
                 client_isn: conn.client_isn(),
+                seq_ends: conn.seq_ends(),
             },
         );
         self.closed.push_back((ctx.ts, h, id));

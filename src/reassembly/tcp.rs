@@ -398,6 +398,25 @@ impl TcpConn {
         self.stats[0].isn
     }
 
+    /// For a closed connection (after [`TcpConn::finish`]), the sequence number just past each
+    /// direction's stream (past its FIN, if any), indexed by the key's side (`a` first); None
+    /// for a direction never seen. Late packets of the connection carry sequence numbers near
+    /// these (and acknowledge the other side's).
+    pub fn seq_ends(&self) -> [Option<u32>; 2] {
+        let end = |s: &Stream| {
+            s.base.map(|b| {
+                b.wrapping_add(s.next as u32)
+                    .wrapping_add(u32::from(s.fin_at.is_some()))
+            })
+        };
+        let [c, s] = &self.streams;
+        if self.client_is_a {
+            [end(c), end(s)]
+        } else {
+            [end(s), end(c)]
+        }
+    }
+
     /// A client SYN that starts a new connection on this tuple: a new ISN (a retransmitted SYN
     /// carries the same one), or any SYN on a connection picked up mid-stream.
     pub fn is_new_syn(&self, sender_is_a: bool, seq: u32) -> bool {

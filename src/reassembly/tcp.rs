@@ -332,6 +332,8 @@ pub(super) struct TcpConn {
     /// The key's `a` side is the client.
     client_is_a: bool,
     rst: bool,
+    /// Due time of the connection's live entry in the expiry queue.
+    pub sched: Timestamp,
     hist: [History; 2],
     /// Complete only at Close: packets, bytes and last time are kept in `streams` until then.
     stats: [DirStats; 2],
@@ -366,6 +368,7 @@ impl TcpConn {
             streams: Default::default(),
             stats: Default::default(),
             rst: false,
+            sched: Timestamp::new(i64::MAX, 0),
             hist: Default::default(),
         };
         if h.has(TcpHeader::SYN) && h.has(TcpHeader::ACK) {

@@ -507,6 +507,120 @@ fn port_reuse_new_isn_new_connection() {
     }
 }
 
+/// One connection of a reused-tuple chain, as the test scripted it.
+struct Sent {
+    isn: [u32; 2],
+    midstream: bool,
+    rst: bool,
+    bytes: [Vec<u8>; 2],
+}
+
+/// Several connections in a row on one 4-tuple, each starting 0.1–5 s after the previous one
+/// closed (well within the 10 s a closed tuple is remembered); some without their handshake
+/// (the capture lost the SYN), some ended by RST; late packets of each closed connection
+/// follow its close. Returns the script and what each connection sent.
+fn reuse_chain(rng: &mut Rng, client_port: u16, start: u64) -> (Tcp, Vec<Sent>) {
+    let client = ep("10.0.0.1", client_port);
+    let server = ep("10.0.0.2", 502);
+    let mut all = Tcp::new(client, server, 0, 0);
+    let mut sent = Vec::new();
+    let mut clock = start;
+    for k in 0..rng.range(2, 4) {
+        let isn = [rng.next() as u32, rng.next() as u32];
+        let mut t = Tcp::new(client, server, isn[C2S], isn[S2C]);
+        t.clock = clock;
+        // The capture misses the handshake of a third of first connections, half of later ones.
+        let midstream = rng.range(0, 2 + usize::from(k == 0)) == 0;
+        let rst = rng.range(0, 3) == 0;
+        if !midstream {
+            t.handshake();
+        }
+        let mut bytes = [Vec::new(), Vec::new()];
+        for _ in 0..rng.range(1, 3) {
+            for d in [C2S, S2C] {
+                for _ in 0..rng.range(1, 3) {
+                    let n = rng.range(1, 1400);
+                    let part = rng.bytes(n);
+                    t.data(d, &part);
+                    bytes[d].extend(part);
+                }
+            }
+        }
+        // Late packets: the last server segment again, then a bare ACK.
+        let last = rng.range(1, bytes[S2C].len().min(100));
+        let tail = bytes[S2C][bytes[S2C].len() - last..].to_vec();
+        if rst {
+            t.rst(C2S);
+        } else {
+            t.close();
+        }
+        t.data_at(S2C, t.sent[S2C] - last as u64, &tail);
+        t.ack(S2C);
+        clock = t.clock + rng.range(100, 5000) as u64 * 1_000_000;
+        all.pkts.extend(t.pkts);
+        sent.push(Sent {
+            isn,
+            midstream,
+            rst,
+            bytes,
+        });
+    }
+    (all, sent)
+}
+
+/// Port reuse where the new connection's SYN was not captured: data far outside the closed
+/// connection's sequence space starts a new mid-stream connection; late packets of the closed
+/// one are still absorbed. Every direction is checked against what the test sent.
+#[test]
+fn port_reuse_without_syn_starts_midstream_connection() {
+    for seed in 1..=6u64 {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed);
+        let mut scripts = Vec::new();
+        let mut chains = Vec::new();
+        for i in 0..8u16 {
+            let start = T0 + rng.range(0, 3000) as u64 * 1_000_000;
+            let (t, sent) = reuse_chain(&mut rng, 40000 + i, start);
+            scripts.push(t.frames(&eth()));
+            chains.push(sent);
+        }
+        let test = format!("reuse_midstream_{seed}");
+        let flows = list_capture(&test, "c.pcap", &pcap_le(1, &merge(scripts)));
+        let expected: usize = chains.iter().map(|c| 2 * c.len()).sum();
+        assert_eq!(flows.len(), expected, "seed {seed}: {:#?}", lines(&flows));
+        for (i, chain) in chains.iter().enumerate() {
+            let port = json!(40000 + i);
+            let mut ids: Vec<u64> = flows
+                .iter()
+                .filter(|f| f["dir"] == json!("c2s") && f["sport"] == port)
+                .map(|f| f["conn"].as_u64().expect("conn id"))
+                .collect();
+            ids.sort_unstable();
+            assert_eq!(ids.len(), chain.len(), "seed {seed} port {port}");
+            for (id, c) in ids.into_iter().zip(chain) {
+                for (d, name) in [(C2S, "c2s"), (S2C, "s2c")] {
+                    let f = get(&flows, id, name);
+                    assert_stream(f, &c.bytes[d], &[]);
+                    assert_clean(f);
+                    assert_eq!(
+                        f["midstream"],
+                        json!(c.midstream),
+                        "seed {seed}: {}",
+                        f.line
+                    );
+                    let isn = if c.midstream {
+                        json!(null)
+                    } else {
+                        json!(c.isn[d])
+                    };
+                    assert_eq!(f["isn"], isn, "seed {seed}: {}", f.line);
+                    let end = if c.rst { "rst" } else { "fin" };
+                    assert_eq!(f["end"], json!(end), "seed {seed}: {}", f.line);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn sequence_wraparound() {
     let c = body(40, 15);
@@ -1165,4 +1279,44 @@ fn write_dir_files_equal_sent_bytes() {
     assert_stream(get(&flows, 1, "s2c"), &resp, &[]);
     assert_stream(get(&flows, 2, "c2s"), b"pingping2", &[]);
     assert_stream(get(&flows, 2, "s2c"), b"pong", &[]);
+}
+
+/// Many open connections and capture times that alternate between two seconds: idle
+/// connections still time out at the same capture time, in id order. (Expiry looks only at
+/// connections that are due; the speed is measured in docs/BENCHMARKS.md with
+/// bench/gen_many_open.py, not here: before that change this test ran for minutes.)
+#[test]
+fn alternating_timestamps_with_many_open_connections() {
+    let n = 20_000u32;
+    let mut pkts = Vec::new();
+    for i in 0..n {
+        let client = ep(&format!("10.1.{}.{}", i >> 8, i & 0xff), 40000);
+        let mut t = Tcp::new(client, ep("10.0.0.2", 80), i, i.wrapping_mul(7));
+        t.handshake();
+        t.data(C2S, b"req");
+        for (k, p) in t.pkts.iter_mut().enumerate() {
+            // alternating seconds, whatever the connection
+            p.ts = T0 + ((pkts.len() + k) as u64 % 2) * NS + (pkts.len() + k) as u64 * 1000;
+        }
+        pkts.extend(t.pkts);
+    }
+    // One packet 400 s later: every connection has been idle for more than 300 s.
+    let mut late = Tcp::new(ep("10.9.9.9", 40000), ep("10.0.0.2", 80), 1, 2);
+    late.clock = T0 + 400 * NS;
+    late.syn();
+    pkts.extend(late.pkts);
+    let flows = list_capture(
+        "alternating",
+        "c.pcap",
+        &pcap_le(1, &frames(&pkts, &eth(), 0)),
+    );
+    assert_eq!(flows.len(), 2 * n as usize + 2);
+    let timeouts = flows
+        .iter()
+        .filter(|f| f["end"] == json!("timeout"))
+        .count();
+    assert_eq!(timeouts, 2 * n as usize);
+    // Timed-out connections close in id order, at the late packet.
+    let ids: Vec<u64> = flows.iter().map(|f| f["conn"].as_u64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] <= w[1]));
 }

@@ -8,12 +8,14 @@
 //! the peer ACKs past them, on FIN/RST, idle timeout, a buffer cap or end of input.
 
 mod tcp;
+mod timers;
 
 use crate::capture::Timestamp;
 use crate::net::{Addr, Endpoints, Segment, Transport, Vlans};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use tcp::TcpConn;
+use timers::{due, Timers};
 
 /// Limits and policies of the reassembler.
 #[derive(Clone, Debug)]
@@ -34,6 +36,11 @@ pub struct Config {
     pub closed_linger_secs: i64,
     /// Closed tuples remembered at most.
     pub max_closed: usize,
+    /// A packet on a remembered closed tuple is a late packet of that connection only when its
+    /// sequence number is within this distance of where its direction's stream ended (and its
+    /// acknowledgment within it of where the other direction ended). Anything else is a new
+    /// connection whose SYN was not captured, picked up mid-stream.
+    pub closed_window: u32,
     /// Connections and flows tracked at once; packets of new ones beyond are dropped and counted.
     pub max_conns: usize,
 }
@@ -49,6 +56,7 @@ impl Default for Config {
             history_idle_secs: 2,
             closed_linger_secs: 10,
             max_closed: 16_384,
+            closed_window: 4 << 20,
             max_conns: 1 << 20,
         }
     }
@@ -302,6 +310,29 @@ fn key_of(ep: &Endpoints) -> (Key, bool) {
 struct Tomb {
     id: u64,
     client_isn: Option<u32>,
+    /// Sequence number just past each side's stream (`a` side first), when seen.
+    seq_ends: [Option<u32>; 2],
+}
+
+impl Tomb {
+    /// Whether a packet on this closed tuple belongs to the closed connection (a late ACK, a
+    /// retransmission, a retransmitted SYN) rather than starting a new one.
+    fn absorbs(&self, sender_is_a: bool, h: &crate::net::TcpHeader, window: u32) -> bool {
+        use crate::net::TcpHeader as T;
+        if h.has(T::SYN) && !h.has(T::ACK) {
+            // A client SYN: the old one again, or a new ISN (port reuse).
+            return self.client_isn == Some(h.seq);
+        }
+        let (own, peer) = if sender_is_a {
+            (self.seq_ends[0], self.seq_ends[1])
+        } else {
+            (self.seq_ends[1], self.seq_ends[0])
+        };
+        let near = |x: u32, end: u32| (x.wrapping_sub(end) as i32).unsigned_abs() <= window;
+        let seq_near = own.is_none_or(|e| near(h.seq, e));
+        let ack_near = !h.has(T::ACK) || peer.is_none_or(|e| near(h.ack, e));
+        seq_near && ack_near
+    }
 }
 
 fn key_hash(k: &Key) -> u64 {
@@ -317,6 +348,23 @@ struct UdpFlow {
     /// The sink wants no more Data and Gap events of this direction.
     muted: [bool; 2],
     last_ts: Timestamp,
+    /// Due time of the flow's live entry in the expiry queue.
+    sched: Timestamp,
+}
+
+/// No entry in an expiry queue yet.
+const UNSCHEDULED: Timestamp = Timestamp {
+    sec: i64::MAX,
+    nsec: 0,
+};
+
+/// Lowers `sched` to `due`; true when it did (a new queue entry is needed).
+fn earlier(sched: &mut Timestamp, due: Timestamp) -> bool {
+    let lower = due < *sched;
+    if lower {
+        *sched = due;
+    }
+    lower
 }
 
 /// The reassembler: feed it segments in capture order, then call [`Reassembler::finish`].
@@ -325,6 +373,10 @@ pub struct Reassembler {
     tcp: FxHashMap<Key, Box<TcpConn>>,
     tombs: FxHashMap<u64, Tomb>,
     udp: FxHashMap<Key, UdpFlow>,
+    /// When to look at each TCP connection again (history release, idle expiry).
+    tcp_timers: Timers<Key>,
+    /// When each UDP flow may have gone idle.
+    udp_timers: Timers<Key>,
     closed: VecDeque<(Timestamp, u64, u64)>,
     next_id: u64,
     ooo_total: usize,
@@ -340,6 +392,8 @@ impl Reassembler {
             tcp: FxHashMap::default(),
             tombs,
             udp: FxHashMap::default(),
+            tcp_timers: Timers::new(),
+            udp_timers: Timers::new(),
             closed: VecDeque::new(),
             next_id: 1,
             ooo_total: 0,
@@ -384,6 +438,7 @@ impl Reassembler {
         use crate::net::TcpHeader as T;
         let (key, sender_is_a) = key_of(&seg.ep);
         let syn_only = h.has(T::SYN) && !h.has(T::ACK);
+        let first_check = self.tcp_first_check();
         // Common case first: one lookup for a packet of an open connection.
         if let Some(conn) = self.tcp.get_mut(&key) {
             if !(syn_only && conn.is_new_syn(sender_is_a, h.seq)) {
@@ -399,9 +454,18 @@ impl Reassembler {
                     sink,
                 );
                 self.stats.ooo_peak = self.stats.ooo_peak.max(self.ooo_total);
-                if let Some(end) = closed {
-                    if let Some(conn) = self.tcp.remove(&key) {
-                        self.close_conn(key, conn, end, ctx, sink);
+                match closed {
+                    Some(end) => {
+                        if let Some(conn) = self.tcp.remove(&key) {
+                            self.close_conn(key, conn, end, ctx, sink);
+                        }
+                    }
+                    None => {
+                        let d = due(conn.last_ts(), first_check);
+                        if earlier(&mut conn.sched, d) {
+                            let id = conn.info.id;
+                            self.schedule_tcp(d, id, key);
+                        }
                     }
                 }
                 return;
@@ -413,8 +477,14 @@ impl Reassembler {
             }
         }
         match self.tombs.get(&key_hash(&key)) {
-            Some(t) if !(syn_only && t.client_isn != Some(h.seq)) => {
+            Some(t) if t.absorbs(sender_is_a, &h, self.cfg.closed_window) => {
                 self.stats.after_close += 1;
+                return;
+            }
+            // Not the closed connection's: a new one whose SYN was not captured (picked up
+            // mid-stream, as with no tombstone), unless it is a RST.
+            Some(_) if h.has(T::RST) && !syn_only => {
+                self.stats.stray_rst += 1;
                 return;
             }
             None if h.has(T::RST) => {
@@ -445,9 +515,34 @@ impl Reassembler {
         match closed {
             Some(end) => self.close_conn(key, conn, end, ctx, sink),
             None => {
+                let d = due(conn.last_ts(), first_check);
+                conn.sched = d;
                 self.tcp.insert(key, conn);
+                self.schedule_tcp(d, id, key);
             }
         }
+    }
+
+    /// How long after its last packet a connection is first looked at again: when its
+    /// retransmission history goes (or it expires, if that comes first).
+    fn tcp_first_check(&self) -> i64 {
+        self.cfg.history_idle_secs.min(self.cfg.tcp_idle_secs)
+    }
+
+    fn schedule_tcp(&mut self, due: Timestamp, id: u64, key: Key) {
+        self.tcp_timers.schedule(due, id, key);
+        let tcp = &self.tcp;
+        self.tcp_timers.compact(tcp.len(), |d, id, k| {
+            tcp.get(k).is_some_and(|c| c.info.id == id && c.sched == d)
+        });
+    }
+
+    fn schedule_udp(&mut self, due: Timestamp, id: u64, key: Key) {
+        self.udp_timers.schedule(due, id, key);
+        let udp = &self.udp;
+        self.udp_timers.compact(udp.len(), |d, id, k| {
+            udp.get(k).is_some_and(|f| f.info.id == id && f.sched == d)
+        });
     }
 
     /// Flushes a connection, emits Close, and leaves a tombstone for the tuple.
@@ -467,6 +562,7 @@ impl Reassembler {
             Tomb {
                 id,
                 client_isn: conn.client_isn(),
+                seq_ends: conn.seq_ends(),
             },
         );
         self.closed.push_back((ctx.ts, h, id));
@@ -511,6 +607,7 @@ impl Reassembler {
                     next: [0; 2],
                     muted: [false; 2],
                     last_ts: ctx.ts,
+                    sched: UNSCHEDULED,
                 },
             );
         }
@@ -522,6 +619,8 @@ impl Reassembler {
         };
         let i = dir.index();
         f.last_ts = ctx.ts;
+        let d = due(ctx.ts, self.cfg.udp_idle_secs);
+        let resched = earlier(&mut f.sched, d).then_some((d, f.info.id));
         f.stats[i].saw(ctx.ts);
         let offset = f.next[i];
         if !seg.payload.is_empty() {
@@ -547,24 +646,47 @@ impl Reassembler {
             f.stats[i].gaps.push((f.next[i], len));
             f.next[i] += len;
         }
+        if let Some((d, id)) = resched {
+            self.schedule_udp(d, id, key);
+        }
     }
 
     /// Closes idle connections and forgets old tombstones; runs once per second of capture time.
+    /// Only the connections whose queue entry is due are looked at, so a sweep costs nothing
+    /// when nothing is due, whatever the number of open connections. Connections closed by the
+    /// same sweep close in id order.
     fn sweep<S: Sink>(&mut self, ctx: &Ctx<'_>, sink: &mut S) {
         self.last_sweep = ctx.ts.sec;
         let now = ctx.ts;
         let idle = self.cfg.tcp_idle_secs;
         let quiet = self.cfg.history_idle_secs;
-        let mut expired: Vec<Key> = Vec::new();
-        for (k, c) in self.tcp.iter_mut() {
-            let since = now.secs_since(c.last_ts());
-            if since >= idle {
-                expired.push(*k);
-            } else if since >= quiet {
-                c.release_history();
+        let first = self.tcp_first_check();
+        let mut expired: Vec<(u64, Key)> = Vec::new();
+        while let Some((d, id, k)) = self.tcp_timers.pop_due(now) {
+            let Some(c) = self.tcp.get_mut(&k) else {
+                continue;
+            };
+            if c.info.id != id || c.sched != d {
+                continue; // superseded by an earlier entry
             }
+            let last = c.last_ts();
+            let since = now.secs_since(last);
+            if since >= idle {
+                expired.push((id, k));
+                continue;
+            }
+            let next = if since >= quiet {
+                c.release_history();
+                due(last, idle)
+            } else {
+                due(last, first)
+            };
+            // Later than now: not popped again by this sweep.
+            c.sched = next;
+            self.tcp_timers.schedule(next, id, k);
         }
-        for k in expired {
+        expired.sort_unstable_by_key(|e| e.0);
+        for (_, k) in expired {
             if let Some(conn) = self.tcp.remove(&k) {
                 self.close_conn(k, conn, End::Timeout, ctx, sink);
             }
@@ -577,13 +699,23 @@ impl Reassembler {
             self.forget_oldest_closed();
         }
         let udp_idle = self.cfg.udp_idle_secs;
-        let stale: Vec<Key> = self
-            .udp
-            .iter()
-            .filter(|(_, f)| now.secs_since(f.last_ts) >= udp_idle)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in stale {
+        let mut stale: Vec<(u64, Key)> = Vec::new();
+        while let Some((d, id, k)) = self.udp_timers.pop_due(now) {
+            let Some(f) = self.udp.get_mut(&k) else {
+                continue;
+            };
+            if f.info.id != id || f.sched != d {
+                continue;
+            }
+            if now.secs_since(f.last_ts) >= udp_idle {
+                stale.push((id, k));
+            } else {
+                f.sched = due(f.last_ts, udp_idle);
+                self.udp_timers.schedule(f.sched, id, k);
+            }
+        }
+        stale.sort_unstable_by_key(|e| e.0);
+        for (_, k) in stale {
             if let Some(f) = self.udp.remove(&k) {
                 close_udp(f, End::Timeout, ctx, sink);
             }
@@ -614,6 +746,8 @@ impl Reassembler {
         }
         self.closed.clear();
         self.tombs.clear();
+        self.tcp_timers.clear();
+        self.udp_timers.clear();
     }
 }
 

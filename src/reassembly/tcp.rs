@@ -332,6 +332,8 @@ pub(super) struct TcpConn {
     /// The key's `a` side is the client.
     client_is_a: bool,
     rst: bool,
+    /// Due time of the connection's live entry in the expiry queue.
+    pub sched: Timestamp,
     hist: [History; 2],
     /// Complete only at Close: packets, bytes and last time are kept in `streams` until then.
     stats: [DirStats; 2],
@@ -366,6 +368,7 @@ impl TcpConn {
             streams: Default::default(),
             stats: Default::default(),
             rst: false,
+            sched: Timestamp::new(i64::MAX, 0),
             hist: Default::default(),
         };
         if h.has(TcpHeader::SYN) && h.has(TcpHeader::ACK) {
@@ -396,6 +399,25 @@ impl TcpConn {
 
     pub fn client_isn(&self) -> Option<u32> {
         self.stats[0].isn
+    }
+
+    /// For a closed connection (after [`TcpConn::finish`]), the sequence number just past each
+    /// direction's stream (past its FIN, if any), indexed by the key's side (`a` first); None
+    /// for a direction never seen. Late packets of the connection carry sequence numbers near
+    /// these (and acknowledge the other side's).
+    pub fn seq_ends(&self) -> [Option<u32>; 2] {
+        let end = |s: &Stream| {
+            s.base.map(|b| {
+                b.wrapping_add(s.next as u32)
+                    .wrapping_add(u32::from(s.fin_at.is_some()))
+            })
+        };
+        let [c, s] = &self.streams;
+        if self.client_is_a {
+            [end(c), end(s)]
+        } else {
+            [end(s), end(c)]
+        }
     }
 
     /// A client SYN that starts a new connection on this tuple: a new ISN (a retransmitted SYN

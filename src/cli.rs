@@ -73,8 +73,16 @@ pub fn summary_line(r: &RunReport) -> String {
         r.net.not_tcp_udp + r.net.bad_linktype,
         r.net.malformed,
         r.defrag.reassembled,
-        r.defrag.dropped_cap + r.defrag.dropped_truncated + r.defrag.timed_out,
+        r.defrag.dropped(),
         r.warnings,
+    )
+}
+
+/// The drops of the reassembly, for the end summary.
+pub fn drops_line(r: &RunReport) -> String {
+    format!(
+        "drops: {} ooo-forced gaps, {} conns over cap, {} packets after close",
+        r.reassembly.forced_gaps, r.reassembly.dropped_conns, r.reassembly.after_close,
     )
 }
 

@@ -258,3 +258,29 @@ fn a_read_error_mid_file_keeps_what_was_decoded_and_names_the_line() {
     assert_eq!(stage.counts.decoded, 2);
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
 }
+
+#[test]
+fn a_flood_of_bad_lines_shows_the_first_hundred_then_a_count() {
+    let d = dir("flood");
+    let mut a = b"{".to_vec();
+    for i in 0..250u32 {
+        a.extend_from_slice(format!("not a record {i}\n").as_bytes());
+    }
+    a.extend_from_slice(FRAME.as_bytes());
+    a.push(b'\n');
+    let p = d.join("flood.jsonl");
+    std::fs::write(&p, &a).unwrap();
+    let o = sedecode(&[], &[&p, &p]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(decoded(&o), 2, "{err}");
+    let name = p.display().to_string();
+    assert_eq!(err.matches(&format!("{name}: line ")).count(), 200, "{err}");
+    assert!(err.contains(&format!("{name}: line 100: ")), "{err}");
+    assert!(!err.contains(&format!("{name}: line 101: ")), "{err}");
+    assert_eq!(
+        err.matches(&format!("{name}: 150 more unreadable lines not shown"))
+            .count(),
+        2
+    );
+    assert!(err.contains("500 unreadable lines"), "{err}");
+}

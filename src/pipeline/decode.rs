@@ -14,6 +14,10 @@ use std::io::{self, BufRead, Read};
 /// The longest input line read by default (`sedecode --max-line`): 64 MiB.
 pub const DEFAULT_MAX_LINE: usize = 64 << 20;
 
+/// Unreadable lines of one input shown as warnings; the rest are counted, and their number is
+/// one last warning (a binary file starting with `{` would otherwise bury the summary).
+const SHOWN_PER_INPUT: u64 = 100;
+
 /// Counters for the end-of-run summary.
 #[derive(Clone, Debug, Default)]
 pub struct DecodeCounts {
@@ -35,6 +39,8 @@ pub struct DecodeStage {
     /// A record line longer than this many bytes is skipped (read to its end without keeping
     /// it) with a warning.
     pub max_line: usize,
+    /// Unreadable lines of the current input.
+    input_bad: u64,
 }
 
 impl DecodeStage {
@@ -51,6 +57,7 @@ impl DecodeStage {
             counts: DecodeCounts::default(),
             warn: Box::new(|w| eprintln!("{w}")),
             max_line: DEFAULT_MAX_LINE,
+            input_bad: 0,
         })
     }
 
@@ -102,6 +109,21 @@ impl DecodeStage {
     /// ([`InputError::Read`], after the line before it); a write error is
     /// [`InputError::Write`].
     pub fn records(
+        &mut self,
+        name: &str,
+        input: impl BufRead,
+        sink: &mut dyn Sink,
+    ) -> Result<(), InputError> {
+        self.input_bad = 0;
+        let r = self.record_lines(name, input, sink);
+        if self.input_bad > SHOWN_PER_INPUT {
+            let more = self.input_bad - SHOWN_PER_INPUT;
+            (self.warn)(&format!("{name}: {more} more unreadable lines not shown"));
+        }
+        r
+    }
+
+    fn record_lines(
         &mut self,
         name: &str,
         mut input: impl BufRead,
@@ -174,7 +196,10 @@ impl DecodeStage {
 
     fn bad_line(&mut self, name: &str, n: u64, why: &str) {
         self.counts.bad_lines += 1;
-        (self.warn)(&format!("{name}: line {n}: {why}"));
+        self.input_bad += 1;
+        if self.input_bad <= SHOWN_PER_INPUT {
+            (self.warn)(&format!("{name}: line {n}: {why}"));
+        }
     }
 
     /// Splits a raw byte stream of protocol `p` into frames and decodes them; frames of a

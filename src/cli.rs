@@ -73,8 +73,16 @@ pub fn summary_line(r: &RunReport) -> String {
         r.net.not_tcp_udp + r.net.bad_linktype,
         r.net.malformed,
         r.defrag.reassembled,
-        r.defrag.dropped_cap + r.defrag.dropped_truncated + r.defrag.timed_out,
+        r.defrag.dropped(),
         r.warnings,
+    )
+}
+
+/// The drops of the reassembly, for the end summary.
+pub fn drops_line(r: &RunReport) -> String {
+    format!(
+        "drops: {} ooo-forced gaps, {} conns over cap, {} packets after close",
+        r.reassembly.forced_gaps, r.reassembly.dropped_conns, r.reassembly.after_close,
     )
 }
 
@@ -98,4 +106,19 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// A size in bytes: a number with an optional K, M or G suffix (powers of 1024), e.g. `64M`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: usize = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("size out of range: {s:?}"))
 }

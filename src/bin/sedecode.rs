@@ -1,7 +1,7 @@
 //! sedecode: decoded records from seextract's frame records (JSON Lines, files or stdin), or
 //! from a raw byte stream of one protocol (`--proto P FILE`).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::builder::PossibleValuesParser;
 use clap::Parser;
 use sekit::cli;
@@ -48,6 +48,9 @@ struct Args {
     /// in the input (32 hex characters; "ID KEY" lines if several inverters); nothing else.
     #[arg(long)]
     derive_key: bool,
+    /// Skip (with a warning) record lines longer than BYTES; K, M, G suffixes (powers of 1024).
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = cli::parse_size)]
+    max_line: usize,
     /// Files of records or raw frames; - (the default) is standard input.
     #[arg(value_name = "INPUT", default_values_t = ["-".to_string()])]
     inputs: Vec<String>,
@@ -71,6 +74,7 @@ fn real_main() -> Result<i32> {
     };
     let mut stage = DecodeStage::new(&cfg).map_err(anyhow::Error::msg)?;
     stage.warn = Box::new(|w| eprintln!("sedecode: warning: {w}"));
+    stage.max_line = args.max_line;
     let mut sink: Box<dyn Sink + '_> = if args.semonitor {
         // Like the C library, an unusable TZ means UTC (with a warning here).
         let fmt = Semonitor::from_env().unwrap_or_else(|e| {
@@ -85,14 +89,14 @@ fn real_main() -> Result<i32> {
     };
     let mut failed = 0;
     for name in &args.inputs {
+        // A bad input is a warning; what was decoded before it is still written below.
         match stage.input(name, raw, sink.as_mut()) {
             Ok(()) => {}
-            Err(e @ InputError::Open(..)) => {
+            Err(InputError::Write(e)) => return Err(e).context("writing output"),
+            Err(e) => {
                 eprintln!("sedecode: warning: {e}");
                 failed += 1;
             }
-            Err(e @ InputError::NotRecords(_)) => bail!("{e}"),
-            Err(InputError::Io(name, e)) => return Err(e).context(name),
         }
     }
     sink.finish().context("writing output")?;

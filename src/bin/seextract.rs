@@ -117,17 +117,19 @@ fn real_main() -> Result<i32> {
     };
     let mut ex = Extractor::new(xcfg, writer);
     let quiet = args.quiet || args.follow;
-    let report = cli::run_inputs("seextract", &inputs, &cfg, quiet, &mut ex, &|x| {
+    let mut report = cli::run_inputs("seextract", &inputs, &cfg, quiet, &mut ex, &|x| {
         x.out.failed()
     });
+    report.warnings += skipped as u64;
     ex.out.flush().context("writing output")?;
     if !args.quiet {
         eprintln!(
-            "seextract: {}; {} connections/flows; frames: {}; {} anomalies",
+            "seextract: {}; {} connections/flows; frames: {}; {} anomalies; {}",
             cli::summary_line(&report),
             report.reassembly.tcp_conns + report.reassembly.udp_flows,
             ex.stats.frames_line(),
-            ex.stats.anomalies
+            ex.stats.anomalies,
+            cli::drops_line(&report),
         );
     }
     Ok(if report.nothing_read() { 2 } else { 0 })

@@ -70,7 +70,7 @@ fn real_main() -> Result<i32> {
         bail!("no readable capture among the inputs ({skipped} skipped)");
     }
     let hash = !args.no_hash;
-    let (report, totals): (RunReport, io::Result<Totals>) = if let Some(dir) = &args.write {
+    let (mut report, totals): (RunReport, io::Result<Totals>) = if let Some(dir) = &args.write {
         let mut sink =
             FileWriter::create(dir, hash).with_context(|| format!("creating {}", dir.display()))?;
         let report = cli::run_inputs("sefollow", &inputs, &cfg, args.quiet, &mut sink, &|s| {
@@ -94,17 +94,16 @@ fn real_main() -> Result<i32> {
         (report, sink.finish())
     };
     let totals = totals.context("writing output")?;
+    report.warnings += skipped as u64;
     if !args.quiet {
         eprintln!(
-            "sefollow: {}; {} connections/flows, {} bytes delivered, {} gaps, {} conflicts; drops: {} ooo-forced gaps, {} conns over cap, {} packets after close",
+            "sefollow: {}; {} connections/flows, {} bytes delivered, {} gaps, {} conflicts; {}",
             cli::summary_line(&report),
             totals.conns,
             totals.bytes,
             totals.gaps,
             totals.conflicts,
-            report.reassembly.forced_gaps,
-            report.reassembly.dropped_conns,
-            report.reassembly.after_close,
+            cli::drops_line(&report),
         );
     }
     Ok(if report.nothing_read() { 2 } else { 0 })

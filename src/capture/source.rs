@@ -14,7 +14,8 @@ pub struct Input {
 
 /// Expands paths: a file stays as it is, `-` is stdin, and a directory becomes every capture
 /// file in it ordered by first packet timestamp, then by name. Files in a directory that are
-/// not captures are skipped with a warning; they do not stop the others.
+/// not captures or cannot be read (a dangling link) are skipped with a warning each, which the
+/// tools count in their summary; they do not stop the others. Subdirectories are not read.
 pub fn expand_inputs(paths: &[String], cfg: &ReaderConfig) -> (Vec<Input>, Vec<CaptureError>) {
     let mut inputs = Vec::new();
     let mut warnings = Vec::new();
@@ -71,15 +72,26 @@ pub(super) fn scan_dir(
         buffer: 1 << 16,
         ..cfg.clone()
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
+    for entry in entries {
+        let path = match entry {
+            Ok(e) => e.path(),
+            Err(e) => {
+                warnings.push(CaptureError::format(dir, 0, format!("entry skipped: {e}")));
+                continue;
+            }
+        };
         let name = path.to_string_lossy().into_owned();
         if skip(&name) {
             continue;
         }
         let md = match std::fs::metadata(&path) {
             Ok(m) if m.is_file() => m,
-            _ => continue,
+            // Subdirectories are not read (no recursion), nor are sockets, FIFOs and devices.
+            Ok(_) => continue,
+            Err(e) => {
+                warnings.push(CaptureError::format(&name, 0, format!("skipped: {e}")));
+                continue;
+            }
         };
         match CaptureReader::open(&name, &small) {
             Ok(mut r) => {

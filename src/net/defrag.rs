@@ -30,11 +30,21 @@ impl Default for DefragConfig {
 pub struct DefragStats {
     pub fragments: u64,
     pub reassembled: u64,
+    /// Datagrams dropped incomplete after the timeout.
     pub timed_out: u64,
     /// Fragments dropped because a cap was reached or the datagram would exceed 65,535 bytes.
     pub dropped_cap: u64,
     /// Fragments cut by the snapshot length (unusable).
     pub dropped_truncated: u64,
+    /// Fragments held for datagrams still incomplete at the end of the input.
+    pub pending_at_end: u64,
+}
+
+impl DefragStats {
+    /// Fragments that never became part of a delivered datagram, for whatever reason.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_cap + self.dropped_truncated + self.timed_out + self.pending_at_end
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,6 +63,8 @@ struct Pending {
     /// Covered byte ranges, sorted and merged.
     have: Vec<(usize, usize)>,
     total: Option<usize>,
+    /// Fragments accepted so far.
+    frags: u64,
 }
 
 pub struct Defrag {
@@ -105,6 +117,7 @@ impl Defrag {
             data: Vec::new(),
             have: Vec::new(),
             total: None,
+            frags: 0,
         });
         if p.data.len() < end {
             let grow = end - p.data.len();
@@ -130,6 +143,7 @@ impl Defrag {
                 break;
             }
         }
+        p.frags += 1;
         insert_range(&mut p.have, offset, end);
         if !more {
             p.total = Some(end);
@@ -165,6 +179,16 @@ impl Defrag {
         });
         self.bytes -= freed;
         self.stats.timed_out += n;
+    }
+}
+
+impl Defrag {
+    /// End of the input: the fragments of datagrams still incomplete are dropped and counted
+    /// (`pending_at_end`).
+    pub fn finish(&mut self) {
+        self.stats.pending_at_end += self.pending.values().map(|p| p.frags).sum::<u64>();
+        self.pending.clear();
+        self.bytes = 0;
     }
 }
 
@@ -228,5 +252,21 @@ mod tests {
         assert_eq!(d.bytes, 0);
         assert!(!d.add(k2, Timestamp::new(8, 0), 0, true, &[0; 200], &mut out));
         assert_eq!(d.stats.dropped_cap, 2);
+    }
+
+    #[test]
+    fn fragments_pending_at_the_end_are_counted() {
+        let mut d = Defrag::new(DefragConfig::default());
+        let mut out = Vec::new();
+        let ts = Timestamp::new(1, 0);
+        assert!(!d.add(key(), ts, 0, true, &[0; 16], &mut out));
+        assert!(!d.add(key(), ts, 32, true, &[0; 16], &mut out));
+        let mut k2 = key();
+        k2.id = 8;
+        assert!(!d.add(k2, ts, 8, false, &[0; 8], &mut out));
+        d.finish();
+        assert_eq!(d.stats.pending_at_end, 3);
+        assert_eq!(d.stats.dropped(), 3);
+        assert_eq!(d.bytes, 0);
     }
 }

@@ -172,6 +172,11 @@ impl Slicer {
         &self.defrag.stats
     }
 
+    /// End of the input: fragments still waiting for their datagram are dropped and counted.
+    pub fn finish(&mut self) {
+        self.defrag.finish();
+    }
+
     /// Slices one packet. Fragments are held until their datagram is complete; the segment of
     /// a reassembled datagram borrows the slicer's scratch buffer.
     pub fn slice<'a>(&'a mut self, pkt: &Packet<'a>) -> Result<Segment<'a>, Skip> {

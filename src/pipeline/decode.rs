@@ -11,12 +11,20 @@ use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
 
+/// The longest input line read by default (`sedecode --max-line`): 64 MiB.
+pub const DEFAULT_MAX_LINE: usize = 64 << 20;
+
+/// Unreadable lines of one input shown as warnings; the rest are counted, and their number is
+/// one last warning (a binary file starting with `{` would otherwise bury the summary).
+const SHOWN_PER_INPUT: u64 = 100;
+
 /// Counters for the end-of-run summary.
 #[derive(Clone, Debug, Default)]
 pub struct DecodeCounts {
     pub decoded: u64,
     pub passed: u64,
-    /// Input lines that are not records (or frame records without valid hex).
+    /// Input lines that are not records (or frame records without valid hex), including lines
+    /// longer than the limit.
     pub bad_lines: u64,
     /// Raw-stream bytes that could not be framed (runs of them).
     pub anomalies: u64,
@@ -28,6 +36,11 @@ pub struct DecodeStage {
     pub counts: DecodeCounts,
     /// Called with each warning about the input (file and line, reason).
     pub warn: Box<dyn FnMut(&str)>,
+    /// A record line longer than this many bytes is skipped (read to its end without keeping
+    /// it) with a warning.
+    pub max_line: usize,
+    /// Unreadable lines of the current input.
+    input_bad: u64,
 }
 
 impl DecodeStage {
@@ -43,6 +56,8 @@ impl DecodeStage {
             decoders,
             counts: DecodeCounts::default(),
             warn: Box::new(|w| eprintln!("{w}")),
+            max_line: DEFAULT_MAX_LINE,
+            input_bad: 0,
         })
     }
 
@@ -89,22 +104,45 @@ impl DecodeStage {
 
     /// Decodes JSON Lines records from `input`: frame records of a protocol the sink wants are
     /// decoded, every other record is handed on as it is. A line that is not a record (not
-    /// UTF-8, not JSON, a field of the wrong type) is a warning naming `name` and the line
-    /// number; the run goes on.
+    /// UTF-8, not JSON, a field of the wrong type, longer than `max_line`) is a warning naming
+    /// `name` and the line number; the run goes on. A read error ends this input
+    /// ([`InputError::Read`], after the line before it); a write error is
+    /// [`InputError::Write`].
     pub fn records(
+        &mut self,
+        name: &str,
+        input: impl BufRead,
+        sink: &mut dyn Sink,
+    ) -> Result<(), InputError> {
+        self.input_bad = 0;
+        let r = self.record_lines(name, input, sink);
+        if self.input_bad > SHOWN_PER_INPUT {
+            let more = self.input_bad - SHOWN_PER_INPUT;
+            (self.warn)(&format!("{name}: {more} more unreadable lines not shown"));
+        }
+        r
+    }
+
+    fn record_lines(
         &mut self,
         name: &str,
         mut input: impl BufRead,
         sink: &mut dyn Sink,
-    ) -> io::Result<()> {
+    ) -> Result<(), InputError> {
         let mut line = Vec::new();
         let mut n = 0u64;
         loop {
-            line.clear();
-            if input.read_until(b'\n', &mut line)? == 0 {
-                return Ok(());
-            }
+            let fits = match next_line(&mut input, &mut line, self.max_line) {
+                Ok(Some(fits)) => fits,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(InputError::Read(name.into(), format!("line {}", n + 1), e)),
+            };
             n += 1;
+            if !fits {
+                let why = format!("longer than {} bytes (--max-line), skipped", self.max_line);
+                self.bad_line(name, n, &why);
+                continue;
+            }
             let text = match std::str::from_utf8(&line) {
                 Ok(t) => t.trim_end(),
                 Err(e) => {
@@ -128,13 +166,14 @@ impl DecodeStage {
             }
             .filter(|&p| sink.wants(p) && self.decoders.contains_key(&p));
             match proto {
-                Some(p) => self.frame_record(name, n, p, &rec, sink)?,
+                Some(p) => self.frame_record(name, n, p, &rec, sink),
                 None if sink.passes_on() => {
                     self.counts.passed += 1;
-                    sink.record(&Record::Passed(text))?;
+                    sink.record(&Record::Passed(text))
                 }
-                None => {}
+                None => Ok(()),
             }
+            .map_err(InputError::Write)?;
         }
     }
 
@@ -157,25 +196,36 @@ impl DecodeStage {
 
     fn bad_line(&mut self, name: &str, n: u64, why: &str) {
         self.counts.bad_lines += 1;
-        (self.warn)(&format!("{name}: line {n}: {why}"));
+        self.input_bad += 1;
+        if self.input_bad <= SHOWN_PER_INPUT {
+            (self.warn)(&format!("{name}: line {n}: {why}"));
+        }
     }
 
     /// Splits a raw byte stream of protocol `p` into frames and decodes them; frames of a
     /// protocol without a decoder, and the bytes that are no frame, become records of their
-    /// own.
+    /// own. A read error ends this input ([`InputError::Read`], naming the byte offset).
     pub fn raw(
         &mut self,
         name: &str,
         mut input: impl Read,
         p: Protocol,
         sink: &mut dyn Sink,
-    ) -> io::Result<()> {
+    ) -> Result<(), InputError> {
         let mut state = p.new_state();
         let mut chunk = vec![0u8; 1 << 16];
         let mut offset = 0u64;
         let mut err = None;
         loop {
-            let n = input.read(&mut chunk)?;
+            let n = match input.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // What was framed so far is kept; a frame cut by the error is not guessed.
+                    let at = format!("offset {offset}");
+                    return Err(InputError::Read(name.into(), at, e));
+                }
+            };
             if n == 0 {
                 break;
             }
@@ -184,11 +234,11 @@ impl DecodeStage {
             });
             offset += n as u64;
             if let Some(e) = err.take() {
-                return Err(e);
+                return Err(InputError::Write(e));
             }
         }
         state.end(&mut |f| self.found(name, p, f, sink, &mut err));
-        err.map_or(Ok(()), Err)
+        err.map_or(Ok(()), |e| Err(InputError::Write(e)))
     }
 
     /// A frame or anomaly of a raw stream; the first output error is kept in `err`.
@@ -256,12 +306,50 @@ pub enum InputError {
     /// It could not be opened: reported, the other inputs go on.
     #[error("{0}: {1}")]
     Open(String, io::Error),
-    /// It is not JSON Lines and no protocol was given for a raw stream.
+    /// It is not JSON Lines and no protocol was given for a raw stream: reported, the other
+    /// inputs go on.
     #[error("{0}: not JSON Lines records; give --proto to decode a raw byte stream")]
     NotRecords(String),
-    /// Reading it or writing the output failed.
-    #[error("{0}: {1}")]
-    Io(String, io::Error),
+    /// Reading it failed at a line or byte offset: reported, what was decoded before it is
+    /// kept, the other inputs go on.
+    #[error("{0}: {1}: read error: {2}")]
+    Read(String, String, io::Error),
+    /// Writing the output failed: the run cannot go on.
+    #[error("writing output: {0}")]
+    Write(io::Error),
+}
+
+/// Reads the next line of `input` into `line` (without its newline), keeping at most `max`
+/// bytes: a longer line is read to its end and discarded, and `Some(false)` says so. `None` at
+/// the end of the input.
+fn next_line(input: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> io::Result<Option<bool>> {
+    line.clear();
+    let (mut fits, mut any) = (true, false);
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(any.then_some(fits));
+        }
+        any = true;
+        let nl = memchr::memchr(b'\n', buf);
+        let body = &buf[..nl.unwrap_or(buf.len())];
+        if fits && line.len() + body.len() > max {
+            fits = false;
+            *line = Vec::new();
+        }
+        if fits {
+            line.extend_from_slice(body);
+        }
+        let used = nl.map_or(buf.len(), |i| i + 1);
+        input.consume(used);
+        if nl.is_some() {
+            return Ok(Some(fits));
+        }
+    }
 }
 
 impl DecodeStage {
@@ -279,17 +367,16 @@ impl DecodeStage {
             let f = std::fs::File::open(name).map_err(|e| InputError::Open(name.into(), e))?;
             Box::new(io::BufReader::with_capacity(1 << 16, f))
         };
-        let io_err = |e| InputError::Io(name.into(), e);
         let first = input
             .fill_buf()
-            .map_err(io_err)?
+            .map_err(|e| InputError::Read(name.into(), "offset 0".into(), e))?
             .iter()
             .find(|b| !b.is_ascii_whitespace())
             .copied();
         match (first, raw) {
             (None, _) => Ok(()),
-            (Some(b'{'), _) => self.records(name, input, sink).map_err(io_err),
-            (Some(_), Some(p)) => self.raw(name, input, p, sink).map_err(io_err),
+            (Some(b'{'), _) => self.records(name, input, sink),
+            (Some(_), Some(p)) => self.raw(name, input, p, sink),
             (Some(_), None) => Err(InputError::NotRecords(name.into())),
         }
     }

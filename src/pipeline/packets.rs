@@ -298,6 +298,7 @@ impl<'a> Reader<'a> {
         }
         self.report.bytes = self.done_before;
         self.report.net = self.slicer.stats.clone();
+        self.slicer.finish();
         self.report.defrag = self.slicer.defrag_stats().clone();
         (self.report, self.end)
     }

@@ -651,32 +651,26 @@ fn follow_directory_rotation_compressed() {
     );
 }
 
-/// A followed file truncated and written again from its start: what it held is read, the
-/// truncation is reported, and the new content is read from its start.
-#[test]
-fn follow_truncated_file() {
+/// Follows a file holding one capture, lets `rewrite` give a handle to the path's new content
+/// (the same file truncated, or a new file), writes a second capture through it in chunks, and
+/// checks that both captures' frames are read and that exactly one message about the path,
+/// containing `message`, was printed.
+fn follow_rewritten(
+    name: &str,
+    seed: u64,
+    rewrite: fn(&std::path::Path) -> std::fs::File,
+    message: &str,
+) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (a, b) = (capture_on(40500), capture_on(40501));
-    let dir = tmp("truncated");
+    let dir = tmp(name);
     let path = dir.join("live.pcap");
     let path_s = path.to_string_lossy().into_owned();
     std::fs::write(&path, single_file(&a)).expect("write");
     let (mut child, lines, reader) = spawn(&["-f", "--follow-quit", QUIT_AFTER, "-q", &path_s]);
     wait_lines(&lines, a.exp.len());
-    // Truncated (same file), then written again in chunks.
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&path)
-        .expect("truncate");
-    std::thread::sleep(Duration::from_millis(300));
-    write_chunks(
-        &mut f,
-        0,
-        &single_file(&b),
-        &mut Rng(0x7c0a),
-        &mut Vec::new(),
-    );
+    let mut f = rewrite(&path);
+    write_chunks(&mut f, 0, &single_file(&b), &mut Rng(seed), &mut Vec::new());
     let status = wait(&mut child, Duration::from_secs(60));
     reader.join().expect("reader");
     let err = stderr_of(&mut child);
@@ -685,40 +679,40 @@ fn follow_truncated_file() {
     check_frames(&[(40500, &a), (40501, &b)], &recs, &err);
     let msgs: Vec<&str> = err.lines().filter(|l| l.contains(&path_s)).collect();
     assert_eq!(msgs.len(), 1, "{err}");
-    assert!(
-        msgs[0].contains("truncated to 0 bytes: reading it again from the start"),
-        "{err}"
+    assert!(msgs[0].contains(message), "{err}");
+}
+
+/// A followed file truncated and written again from its start: what it held is read, the
+/// truncation is reported, and the new content is read from its start.
+#[test]
+fn follow_truncated_file() {
+    follow_rewritten(
+        "truncated",
+        0x7c0a,
+        |path| {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .expect("truncate");
+            std::thread::sleep(Duration::from_millis(300));
+            f
+        },
+        "truncated to 0 bytes: reading it again from the start",
     );
 }
 
 /// A followed file deleted and created again at the same path: the new file is followed.
 #[test]
 fn follow_replaced_file() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (a, b) = (capture_on(40500), capture_on(40501));
-    let dir = tmp("replaced");
-    let path = dir.join("live.pcap");
-    let path_s = path.to_string_lossy().into_owned();
-    std::fs::write(&path, single_file(&a)).expect("write");
-    let (mut child, lines, reader) = spawn(&["-f", "--follow-quit", QUIT_AFTER, "-q", &path_s]);
-    wait_lines(&lines, a.exp.len());
-    std::fs::remove_file(&path).expect("remove");
-    std::thread::sleep(Duration::from_millis(300));
-    let mut f = std::fs::File::create(&path).expect("create");
-    write_chunks(
-        &mut f,
-        0,
-        &single_file(&b),
-        &mut Rng(0x4e91),
-        &mut Vec::new(),
+    follow_rewritten(
+        "replaced",
+        0x4e91,
+        |path| {
+            std::fs::remove_file(path).expect("remove");
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::File::create(path).expect("create")
+        },
+        "replaced by a new file",
     );
-    let status = wait(&mut child, Duration::from_secs(60));
-    reader.join().expect("reader");
-    let err = stderr_of(&mut child);
-    assert!(status.success(), "{status}: {err}");
-    let recs = parse(&lines.lock().expect("lock"));
-    check_frames(&[(40500, &a), (40501, &b)], &recs, &err);
-    let msgs: Vec<&str> = err.lines().filter(|l| l.contains(&path_s)).collect();
-    assert_eq!(msgs.len(), 1, "{err}");
-    assert!(msgs[0].contains("replaced by a new file"), "{err}");
 }

@@ -1072,6 +1072,16 @@ fn check_error(name: &str, e: &CaptureError, limit: Option<u64>) -> Result<(), S
                 return Err(format!("multi-line error message: {msg:?}"));
             }
         }
+        CaptureError::Incomplete { file, .. } => {
+            if file != name
+                || !msg.starts_with(&format!("{name}: offset 0: "))
+                || msg.lines().count() != 1
+            {
+                return Err(format!(
+                    "error does not name file and offset in one line: {msg}"
+                ));
+            }
+        }
         CaptureError::Io { .. } => {
             if !msg.starts_with(&format!("{name}: ")) {
                 return Err(format!("error does not name the file: {msg}"));
@@ -1306,7 +1316,9 @@ fn engine_run_over_mutated_files() {
     let mut warned: HashMap<String, Vec<String>> = HashMap::new();
     let mut warn = |e: &CaptureError| {
         let file = match e {
-            CaptureError::Io { file, .. } | CaptureError::Format { file, .. } => file.clone(),
+            CaptureError::Io { file, .. }
+            | CaptureError::Format { file, .. }
+            | CaptureError::Incomplete { file, .. } => file.clone(),
         };
         warned.entry(file).or_default().push(e.to_string());
     };

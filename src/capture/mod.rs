@@ -85,14 +85,33 @@ pub enum CaptureError {
         offset: u64,
         reason: String,
     },
+    /// The file has no complete header yet (empty, or cut inside its header): a capture still
+    /// being created may cure that, unlike a wrong magic number.
+    #[error("{file}: offset 0: {reason}")]
+    Incomplete { file: String, reason: String },
 }
 
 impl CaptureError {
-    /// The file has no complete header yet (empty, or cut inside its header): a capture still
-    /// being created may cure that, unlike a wrong magic number.
+    /// See [`CaptureError::Incomplete`].
     pub fn header_incomplete(&self) -> bool {
-        matches!(self, CaptureError::Format { offset: 0, reason, .. }
-            if reason.starts_with("empty ") || reason.starts_with("truncated "))
+        matches!(self, CaptureError::Incomplete { .. })
+    }
+
+    /// The reason alone (the message without file and offset).
+    pub fn reason(&self) -> String {
+        match self {
+            CaptureError::Format { reason, .. } | CaptureError::Incomplete { reason, .. } => {
+                reason.clone()
+            }
+            CaptureError::Io { source, .. } => source.to_string(),
+        }
+    }
+
+    pub(crate) fn incomplete(file: &str, reason: impl Into<String>) -> Self {
+        CaptureError::Incomplete {
+            file: file.to_string(),
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn format(file: &str, offset: u64, reason: impl Into<String>) -> Self {

@@ -548,12 +548,11 @@ fn detect(name: &str, p: &[u8], compressed: bool) -> Result<Format, CaptureError
         "file"
     };
     if p.is_empty() {
-        return Err(CaptureError::format(name, 0, format!("empty {what}")));
+        return Err(CaptureError::incomplete(name, format!("empty {what}")));
     }
     if p.len() < 4 {
-        return Err(CaptureError::format(
+        return Err(CaptureError::incomplete(
             name,
-            0,
             format!("truncated header: {} bytes", p.len()),
         ));
     }
@@ -572,9 +571,8 @@ fn detect(name: &str, p: &[u8], compressed: bool) -> Result<Format, CaptureError
         match shb_len {
             Some(n) if p.len() >= n.max(28) => return Ok(Format::PcapNg),
             Some(n) if (28..=PREFIX).contains(&n) => {
-                return Err(CaptureError::format(
+                return Err(CaptureError::incomplete(
                     name,
-                    0,
                     format!("truncated pcapng section header: {} of {n} bytes", p.len()),
                 ))
             }
@@ -586,9 +584,8 @@ fn detect(name: &str, p: &[u8], compressed: bool) -> Result<Format, CaptureError
                 ))
             }
             _ => {
-                return Err(CaptureError::format(
+                return Err(CaptureError::incomplete(
                     name,
-                    0,
                     format!("truncated pcapng section header: {} bytes", p.len()),
                 ))
             }
@@ -599,9 +596,8 @@ fn detect(name: &str, p: &[u8], compressed: bool) -> Result<Format, CaptureError
     let pcap_magics = [0xa1b2_c3d4, 0xa1b2_3c4d, 0xa1b2_cd34];
     if pcap_magics.contains(&le) || pcap_magics.contains(&be) {
         if p.len() < 24 {
-            return Err(CaptureError::format(
+            return Err(CaptureError::incomplete(
                 name,
-                0,
                 format!("truncated pcap header: {} of 24 bytes", p.len()),
             ));
         }

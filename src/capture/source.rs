@@ -99,11 +99,16 @@ pub(super) fn scan_dir(
                 let ts = r.first_timestamp().unwrap_or(Timestamp::new(i64::MAX, 0));
                 found.push((ts, name, md.len()));
             }
-            Err(CaptureError::Format { offset, reason, .. }) => warnings.push(
-                CaptureError::format(&name, offset, format!("skipped: {reason}")),
-            ),
-            Err(CaptureError::Io { source, .. }) => {
-                warnings.push(CaptureError::format(&name, 0, format!("skipped: {source}")))
+            Err(e) => {
+                let offset = match e {
+                    CaptureError::Format { offset, .. } => offset,
+                    _ => 0,
+                };
+                warnings.push(CaptureError::format(
+                    &name,
+                    offset,
+                    format!("skipped: {}", e.reason()),
+                ))
             }
         }
     }

@@ -22,47 +22,31 @@ use std::net::IpAddr;
 /// Version of the record format; bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Calls `put` with the pieces of `s` as a JSON string literal (quotes included): `"` and `\`
-/// escaped, `\n`, `\r`, `\t`, other control characters as `\u00XX`; everything else as is.
-fn escape(s: &str, mut put: impl FnMut(&str)) {
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        put("\"");
-        put(s);
-        put("\"");
-        return;
-    }
-    put("\"");
+/// Appends `s` as a JSON string literal: `"` and `\` escaped, `\n`, `\r`, `\t`, other control
+/// characters as `\u00XX`; everything else as is.
+pub fn json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
     let mut from = 0;
-    for (i, c) in s.char_indices() {
-        let esc = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
+    for (i, b) in s.bytes().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
             _ => continue,
         };
-        put(&s[from..i]);
+        out.extend_from_slice(&s.as_bytes()[from..i]);
         if esc.is_empty() {
-            put(&format!("\\u{:04x}", c as u32));
+            let _ = write!(out, "\\u{b:04x}");
         } else {
-            put(esc);
+            out.extend_from_slice(esc);
         }
-        from = i + c.len_utf8();
+        from = i + 1;
     }
-    put(&s[from..]);
-    put("\"");
-}
-
-/// Appends `s` as a JSON string literal.
-pub fn json_str(out: &mut Vec<u8>, s: &str) {
-    escape(s, |p| out.extend_from_slice(p.as_bytes()));
-}
-
-/// Appends `s` as a JSON string literal to a `String`.
-pub fn json_string(out: &mut String, s: &str) {
-    escape(s, |p| out.push_str(p));
+    out.extend_from_slice(&s.as_bytes()[from..]);
+    out.push(b'"');
 }
 
 /// Appends the decimal digits of `v` (the hot path of every record: no formatter).

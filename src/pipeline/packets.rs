@@ -187,14 +187,6 @@ fn rewritten(r: &CaptureReader) -> Option<String> {
     })
 }
 
-/// The reason of a format error (its message without file and offset).
-fn reason_of(e: &CaptureError) -> String {
-    match e {
-        CaptureError::Format { reason, .. } => reason.clone(),
-        CaptureError::Io { source, .. } => source.to_string(),
-    }
-}
-
 /// The read loop: every input in turn (in follow mode also the files that appear in the
 /// watched directory), packets sliced into segments.
 struct Reader<'a> {
@@ -331,9 +323,9 @@ impl<'a> Reader<'a> {
             }
             let mut r = match CaptureReader::open(&input.path, &self.cfg.reader) {
                 Ok(r) => r,
-                Err(e @ CaptureError::Format { offset: 0, .. })
-                    if self.following() && self.queue.is_empty() =>
-                {
+                Err(
+                    e @ (CaptureError::Format { offset: 0, .. } | CaptureError::Incomplete { .. }),
+                ) if self.following() && self.queue.is_empty() => {
                     // Just created, header not written yet, or not a capture (reported once):
                     // look again once the file changed.
                     if !e.header_incomplete()
@@ -346,7 +338,7 @@ impl<'a> Reader<'a> {
                         if c.warning(CaptureError::format(
                             &input.path,
                             0,
-                            format!("{}; watching it for a change", reason_of(&e)),
+                            format!("{}; watching it for a change", e.reason()),
                         )) == Flow::Stop
                         {
                             return Flow::Stop;

@@ -81,8 +81,11 @@ pub fn summary_line(r: &RunReport) -> String {
 /// The drops of the reassembly, for the end summary.
 pub fn drops_line(r: &RunReport) -> String {
     format!(
-        "drops: {} ooo-forced gaps, {} conns over cap, {} packets after close",
-        r.reassembly.forced_gaps, r.reassembly.dropped_conns, r.reassembly.after_close,
+        "drops: {} ooo-forced gaps, {} conns evicted (memory budget), {} packets after close; state peak {} KiB",
+        r.reassembly.forced_gaps,
+        r.reassembly.evicted,
+        r.reassembly.after_close,
+        r.reassembly.mem_peak.div_ceil(1024),
     )
 }
 

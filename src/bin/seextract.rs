@@ -51,6 +51,10 @@ struct Args {
     /// Bytes of each direction examined to detect its protocol.
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
     window: u64,
+    /// Memory for connection state (K/M/G suffixes): past it, the least recently active
+    /// connections are closed early (end: evicted) and counted.
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = cli::parse_size)]
+    max_memory: usize,
     /// No progress bar and no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -73,6 +77,7 @@ fn real_main() -> Result<i32> {
     // Frames only: conflicts between copies of delivered bytes are not reported here, so the
     // per-direction history that detects them is not kept.
     cfg.reassembly.history = 0;
+    cfg.reassembly.max_memory = args.max_memory;
     cfg.read_ahead = args.threads > 1;
     if args.follow {
         let last = args.inputs.last().map(std::path::PathBuf::from);

@@ -36,6 +36,10 @@ struct Args {
     /// Do not hash delivered bytes (sha256 is null); measures the engine alone.
     #[arg(long)]
     no_hash: bool,
+    /// Memory for connection state (K/M/G suffixes): past it, the least recently active
+    /// connections are closed early (end: evicted) and counted.
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = cli::parse_size)]
+    max_memory: usize,
     /// No progress bar and no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -63,6 +67,7 @@ fn real_main() -> Result<i32> {
     cfg.reassembly.tcp_idle_secs = args.tcp_timeout;
     cfg.reassembly.ooo_per_dir = args.ooo_per_dir;
     cfg.reassembly.ooo_global = args.ooo_global;
+    cfg.reassembly.max_memory = args.max_memory;
     // Hashing runs on the second core; reading ahead on it too would only make them compete.
     cfg.read_ahead = args.no_hash || args.write.is_none() && args.conn.is_some();
     let (inputs, skipped) = cli::inputs("sefollow", &args.inputs, &cfg.reader);

@@ -16,6 +16,8 @@ const FLUSH_AT: usize = 64 * 1024;
 pub struct FileWriter {
     dir: PathBuf,
     pending: FxHashMap<(u64, usize), (PathBuf, Vec<u8>)>,
+    /// Heap bytes of `pending`'s names and buffers (for the memory budget).
+    held: usize,
     index: FlowList<BufWriter<File>>,
     error: Option<io::Error>,
 }
@@ -43,6 +45,7 @@ impl FileWriter {
         Ok(FileWriter {
             dir: dir.to_path_buf(),
             pending: FxHashMap::default(),
+            held: 0,
             index: FlowList::new(BufWriter::new(index), hash),
             error: None,
         })
@@ -81,11 +84,17 @@ impl FileWriter {
 }
 
 impl Sink for FileWriter {
+    fn held_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<((u64, usize), (PathBuf, Vec<u8>))>() + 1;
+        self.pending.capacity() * 8 / 7 * entry + self.held + self.index.held_bytes()
+    }
+
     fn event(&mut self, ctx: &Ctx<'_>, ev: StreamEvent<'_>) {
         match &ev {
             StreamEvent::Open { conn } => {
                 for dir in [Dir::C2S, Dir::S2C] {
                     let path = self.dir.join(file_name(conn, dir));
+                    self.held += path.capacity();
                     self.pending
                         .insert((conn.id, dir.index()), (path, Vec::new()));
                 }
@@ -95,7 +104,9 @@ impl Sink for FileWriter {
             } => {
                 let key = (conn.id, dir.index());
                 if let Some((_, buf)) = self.pending.get_mut(&key) {
+                    let cap = buf.capacity();
                     buf.extend_from_slice(bytes);
+                    self.held = (self.held + buf.capacity()).saturating_sub(cap);
                     if buf.len() >= FLUSH_AT {
                         self.flush(key);
                     }
@@ -104,7 +115,9 @@ impl Sink for FileWriter {
             StreamEvent::Close { conn, .. } => {
                 for d in 0..2 {
                     self.flush((conn.id, d));
-                    self.pending.remove(&(conn.id, d));
+                    if let Some((path, buf)) = self.pending.remove(&(conn.id, d)) {
+                        self.held = self.held.saturating_sub(path.capacity() + buf.capacity());
+                    }
                 }
             }
             _ => {}

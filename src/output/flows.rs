@@ -63,6 +63,8 @@ enum Mode<W> {
 /// Writes one flow record per direction when a connection closes.
 pub struct FlowList<W: Write + Send + 'static> {
     mode: Mode<W>,
+    /// Connections open on the hashing thread (their two hash states).
+    open: usize,
     error: Option<io::Error>,
     pub totals: Totals,
 }
@@ -147,6 +149,7 @@ impl<W: Write + Send + 'static> FlowList<W> {
         };
         FlowList {
             mode,
+            open: 0,
             error: None,
             totals: Totals::default(),
         }
@@ -203,7 +206,15 @@ impl<W: Write + Send + 'static> FlowList<W> {
     }
 }
 
+/// What the hashing thread holds per open connection: two boxed hash states (with the
+/// allocator's header) and their entry in a table kept at most 7/8 full.
+const HASH_STATE: usize = std::mem::size_of::<[Sha256; 2]>() + 16 + (8 + 8 + 1) * 8 / 7;
+
 impl<W: Write + Send + 'static> Sink for FlowList<W> {
+    fn held_bytes(&self) -> usize {
+        self.open * HASH_STATE
+    }
+
     fn event(&mut self, _ctx: &Ctx<'_>, ev: StreamEvent<'_>) {
         if let StreamEvent::Close { stats, .. } = &ev {
             self.totals.add(stats);
@@ -220,7 +231,10 @@ impl<W: Write + Send + 'static> Sink for FlowList<W> {
             }
             Mode::Threaded(h) => {
                 match ev {
-                    StreamEvent::Open { conn } => h.cur.ops.push(Op::Open(conn.id)),
+                    StreamEvent::Open { conn } => {
+                        self.open += 1;
+                        h.cur.ops.push(Op::Open(conn.id));
+                    }
                     StreamEvent::Data {
                         conn, dir, bytes, ..
                     } => {
@@ -239,6 +253,7 @@ impl<W: Write + Send + 'static> Sink for FlowList<W> {
                         });
                     }
                     StreamEvent::Close { conn, stats } => {
+                        self.open = self.open.saturating_sub(1);
                         h.cur
                             .ops
                             .push(Op::Close(Box::new((conn.clone(), stats.clone()))));

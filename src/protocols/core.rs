@@ -219,4 +219,9 @@ pub trait StreamState: Send {
     fn hopeless(&self) -> bool {
         false
     }
+    /// Bytes this state holds, its own size included (buffers by capacity): what the memory
+    /// budget of the reassembly counts for it (docs/REASSEMBLY.md, "Memory budget").
+    fn footprint(&self) -> usize {
+        std::mem::size_of_val(self)
+    }
 }

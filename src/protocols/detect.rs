@@ -41,6 +41,10 @@ impl<C> Default for Held<C> {
 impl<C> Held<C> {
     /// Keeps a copy of `found` with its context.
     pub fn push(&mut self, ctx: C, found: &Found<'_>) {
+        // Most probes hold one item or none: room for one first, not the usual four.
+        if self.items.capacity() == 0 {
+            self.items.reserve_exact(1);
+        }
         let kept = match *found {
             Found::Frame {
                 offset,
@@ -80,6 +84,18 @@ impl<C> Held<C> {
     /// Bytes of frames held.
     pub fn bytes(&self) -> usize {
         self.data.len()
+    }
+
+    /// Heap bytes held (by capacity, with the allocator's header of each buffer).
+    pub fn footprint(&self) -> usize {
+        let vec = |cap: usize, size: usize| {
+            if cap == 0 {
+                0
+            } else {
+                cap * size + ALLOC_HEADER
+            }
+        };
+        vec(self.items.capacity(), std::mem::size_of::<(C, Kept)>()) + vec(self.data.capacity(), 1)
     }
 
     /// Orders the items by a key of their context (stable: equal keys keep their order).
@@ -126,6 +142,9 @@ struct Probe<C> {
 }
 
 enum Phase<C> {
+    /// No byte seen yet: the probes are made when the first data or gap comes, so a direction
+    /// that never carries data (a lone SYN, the silent side of a UDP flow) costs nothing.
+    Fresh,
     Probing(Vec<Probe<C>>),
     Decided(Box<dyn StreamState>),
     GivenUp,
@@ -139,6 +158,9 @@ pub struct Detector<C> {
     window: u64,
 }
 
+/// What the allocator adds to each allocation (glibc: an 8-byte header, 16-byte rounding).
+pub const ALLOC_HEADER: usize = 16;
+
 /// Bytes of frames held per probe at most (a probe holding more gives up).
 const MAX_HELD: usize = 256 * 1024;
 
@@ -146,26 +168,60 @@ impl<C: Clone> Detector<C> {
     /// Probes `candidates` over the first `window` bytes; a single forced protocol is decided
     /// from the start.
     pub fn new(candidates: &[Protocol], forced: Option<Protocol>, window: u64) -> Self {
-        let phase = match forced {
-            Some(p) => Phase::Decided(p.new_state()),
-            None => Phase::Probing(
-                candidates
-                    .iter()
-                    .map(|p| {
-                        let mut state = p.new_state();
-                        state.probe_limit(Some(window as usize));
-                        Probe {
-                            state,
-                            held: Held::default(),
-                        }
-                    })
-                    .collect(),
-            ),
-        };
+        let mut d = Self::fresh(forced, window);
+        d.start(candidates);
+        d
+    }
+
+    /// A detector whose probes are made by [`Detector::start`] when its first byte comes (a
+    /// forced protocol is decided at once).
+    pub fn fresh(forced: Option<Protocol>, window: u64) -> Self {
         Detector {
-            phase,
+            phase: forced.map_or(Phase::Fresh, |p| Phase::Decided(p.new_state())),
             seen: 0,
             window,
+        }
+    }
+
+    /// Makes the probes of a fresh detector; no effect otherwise.
+    pub fn start(&mut self, candidates: &[Protocol]) {
+        if !matches!(self.phase, Phase::Fresh) {
+            return;
+        }
+        let window = self.window;
+        self.phase = Phase::Probing(
+            candidates
+                .iter()
+                .map(|p| {
+                    let mut state = p.new_state();
+                    state.probe_limit(Some(window as usize));
+                    Probe {
+                        state,
+                        held: Held::default(),
+                    }
+                })
+                .collect(),
+        );
+    }
+
+    /// No probe made yet.
+    pub fn is_fresh(&self) -> bool {
+        matches!(self.phase, Phase::Fresh)
+    }
+
+    /// Heap bytes held for this direction: probe states, what they hold, the decided state.
+    pub fn footprint(&self) -> usize {
+        match &self.phase {
+            Phase::Fresh | Phase::GivenUp => 0,
+            Phase::Decided(s) => s.footprint(),
+            Phase::Probing(probes) => {
+                probes.capacity() * std::mem::size_of::<Probe<C>>()
+                    + ALLOC_HEADER
+                    + probes
+                        .iter()
+                        .map(|p| p.state.footprint() + ALLOC_HEADER + p.held.footprint())
+                        .sum::<usize>()
+            }
         }
     }
 
@@ -190,7 +246,7 @@ impl<C: Clone> Detector<C> {
     }
 
     pub fn undecided(&self) -> bool {
-        matches!(self.phase, Phase::Probing(_))
+        matches!(self.phase, Phase::Probing(_) | Phase::Fresh)
     }
 
     pub fn given_up(&self) -> bool {
@@ -202,6 +258,7 @@ impl<C: Clone> Detector<C> {
     pub fn decide(&mut self, p: Protocol, emit: &mut dyn FnMut(&C, Protocol, Found<'_>)) {
         let probes = match std::mem::replace(&mut self.phase, Phase::GivenUp) {
             Phase::Probing(probes) => probes,
+            Phase::Fresh => Vec::new(),
             other => {
                 self.phase = other;
                 return;
@@ -229,7 +286,8 @@ impl<C: Clone> Detector<C> {
                 f(s.as_mut(), &mut |found| emit(ctx, p, found));
                 None
             }
-            Phase::GivenUp => None,
+            // A stream that ends before its first byte: nothing to look at.
+            Phase::GivenUp | Phase::Fresh => None,
             Phase::Probing(probes) => {
                 let mut winner = None;
                 for pr in probes.iter_mut() {

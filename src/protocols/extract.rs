@@ -110,6 +110,8 @@ impl ExtractStats {
 pub struct Extractor<S: ExtractSink> {
     cfg: ExtractConfig,
     conns: FxHashMap<u64, [Detector<Prov>; 2]>,
+    /// Sum of the detectors' footprints (for the memory budget).
+    held: usize,
     pub files: Vec<String>,
     pub out: S,
     pub stats: ExtractStats,
@@ -120,6 +122,7 @@ impl<S: ExtractSink> Extractor<S> {
         Extractor {
             cfg,
             conns: FxHashMap::default(),
+            held: 0,
             files: Vec::new(),
             out,
             stats: ExtractStats::default(),
@@ -138,7 +141,7 @@ impl<S: ExtractSink> Extractor<S> {
     }
 
     fn new_detector(&self) -> Detector<Prov> {
-        Detector::new(&self.cfg.candidates, self.cfg.forced, self.cfg.window)
+        Detector::fresh(self.cfg.forced, self.cfg.window)
     }
 }
 
@@ -154,15 +157,37 @@ impl<S: ExtractSink> Extractor<S> {
     /// connection is selected and detection has not given up).
     fn feed(&mut self, conn: &ConnInfo, dir: Dir, prov: &Prov, step: Step<'_>) -> bool {
         let Extractor {
+            cfg,
             conns,
+            held,
             files,
             out,
             stats,
-            ..
         } = self;
         let Some(dets) = conns.get_mut(&conn.id) else {
             return false;
         };
+        let i = dir.index();
+        let before = dets[0].footprint() + dets[1].footprint();
+        if !matches!(step, Step::End) {
+            dets[i].start(&cfg.candidates);
+        }
+        let wanted = Self::step(dets, conn, dir, prov, step, stats, files, out);
+        *held = (*held + dets[0].footprint() + dets[1].footprint()).saturating_sub(before);
+        wanted
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        dets: &mut [Detector<Prov>; 2],
+        conn: &ConnInfo,
+        dir: Dir,
+        prov: &Prov,
+        step: Step<'_>,
+        stats: &mut ExtractStats,
+        files: &[String],
+        out: &mut S,
+    ) -> bool {
         let i = dir.index();
         let run =
             |det: &mut Detector<Prov>, emit: &mut dyn FnMut(&Prov, Protocol, Found<'_>)| match step
@@ -238,6 +263,13 @@ fn route<S: ExtractSink>(
 impl<S: ExtractSink> Sink for Extractor<S> {
     fn idle(&mut self) {
         self.out.idle();
+    }
+
+    fn held_bytes(&self) -> usize {
+        // The table by its buckets (hashbrown keeps capacity at 7/8 of them, plus a control
+        // byte each), then what the detectors hold.
+        let entry = std::mem::size_of::<(u64, [Detector<Prov>; 2])>() + 1;
+        self.conns.capacity() * 8 / 7 * entry + self.held
     }
 
     /// More data of a direction is wanted until its detection gives up (or when its connection
@@ -316,10 +348,85 @@ impl<S: ExtractSink> Sink for Extractor<S> {
                     self.feed(conn, Dir::S2C, &prov, Step::End);
                 }
                 if let Some(dets) = self.conns.remove(&conn.id) {
+                    self.held = self
+                        .held
+                        .saturating_sub(dets[0].footprint() + dets[1].footprint());
                     let protos = [dets[0].protocol(), dets[1].protocol()];
                     self.out.close(conn, stats, protos);
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Transport;
+
+    struct NoOut;
+    impl ExtractSink for NoOut {
+        fn found(&mut self, _: Item<'_, '_>) {}
+        fn gap(&mut self, _: Item<'_, '_>) {}
+        fn close(&mut self, _: &ConnInfo, _: &[DirStats; 2], _: [Option<Protocol>; 2]) {}
+    }
+
+    fn conn(id: u64) -> ConnInfo {
+        ConnInfo {
+            id,
+            transport: Transport::Tcp,
+            client: (id as u128, 40000),
+            server: (1, 31000),
+            v6: false,
+            vlan: [0; 2],
+        }
+    }
+
+    /// The bytes the detectors hold are counted from the first byte of a direction (its
+    /// probes included) and all given back when the connections close.
+    #[test]
+    fn held_bytes_follow_the_detectors() {
+        let mut ex = Extractor::new(ExtractConfig::default(), NoOut);
+        let ctx = Ctx {
+            ts: Timestamp::new(1, 0),
+            file: "a.pcap",
+            pkt: 1,
+        };
+        let table = |ex: &Extractor<NoOut>| ex.held_bytes() - ex.held;
+        for id in 1..=100 {
+            let c = conn(id);
+            ex.event(&ctx, StreamEvent::Open { conn: &c });
+        }
+        assert_eq!(ex.held, 0, "directions without data hold nothing");
+        for id in 1..=100 {
+            let c = conn(id);
+            ex.data(
+                &ctx,
+                &c,
+                Dir::C2S,
+                0,
+                b"\x00\x01 not a frame of any protocol",
+            );
+        }
+        // Each protocol's probe: a boxed stream state of over 100 bytes and its slot.
+        let probes = registry::all().count() * 128;
+        assert!(
+            ex.held >= 100 * probes,
+            "{} bytes held for 100 probing directions",
+            ex.held
+        );
+        let stats: [DirStats; 2] = Default::default();
+        for id in 1..=100 {
+            let c = conn(id);
+            ex.event(
+                &ctx,
+                StreamEvent::Close {
+                    conn: &c,
+                    stats: &stats,
+                },
+            );
+        }
+        assert_eq!(ex.held, 0);
+        assert!(table(&ex) > 0, "the table keeps its buckets");
     }
 }

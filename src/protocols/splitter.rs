@@ -162,6 +162,10 @@ impl<F: Framing> StreamState for Splitter<F> {
         F::PROTOCOL
     }
 
+    fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>() + self.buf.capacity()
+    }
+
     /// While probing, the data is cut at the checkpoints of [`StreamState::hopeless`], so the
     /// verdict is taken at the same stream position however the stream is segmented; once it
     /// is given, nothing more is framed.

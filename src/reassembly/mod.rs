@@ -6,16 +6,23 @@
 //! dropped and counted; overlapping data: the first copy wins and a differing copy is
 //! reported as a conflict; holes become typed [`StreamEvent::Gap`]s (never zero-filled) once
 //! the peer ACKs past them, on FIN/RST, idle timeout, a buffer cap or end of input.
+//!
+//! Memory is bounded by a budget in bytes (`Config::max_memory`) over the state of every open
+//! connection, the reassembler's and its sink's together: past it, the least recently active
+//! connections are closed early (`end: evicted`), counted, and their later packets start new
+//! connections (docs/REASSEMBLY.md, "Memory budget").
 
+mod budget;
 mod tcp;
 mod timers;
 
 use crate::capture::Timestamp;
 use crate::net::{Addr, Endpoints, Segment, Transport, Vlans};
+use budget::Lru;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use tcp::TcpConn;
-use timers::{due, Timers};
+use timers::{due, earlier, Timers, UNSCHEDULED};
 
 /// Limits and policies of the reassembler.
 #[derive(Clone, Debug)]
@@ -41,8 +48,9 @@ pub struct Config {
     /// acknowledgment within it of where the other direction ended). Anything else is a new
     /// connection whose SYN was not captured, picked up mid-stream.
     pub closed_window: u32,
-    /// Connections and flows tracked at once; packets of new ones beyond are dropped and counted.
-    pub max_conns: usize,
+    /// Bytes of connection state (the reassembler's and its sink's) held at most; past it, the
+    /// least recently active connections are evicted until it is back under 7/8 of it.
+    pub max_memory: usize,
 }
 
 impl Default for Config {
@@ -57,7 +65,7 @@ impl Default for Config {
             closed_linger_secs: 10,
             max_closed: 16_384,
             closed_window: 4 << 20,
-            max_conns: 1 << 20,
+            max_memory: 256 << 20,
         }
     }
 }
@@ -95,6 +103,8 @@ pub enum End {
     Rst,
     Timeout,
     Eof,
+    /// Closed early by the memory budget.
+    Evicted,
 }
 
 impl End {
@@ -104,6 +114,7 @@ impl End {
             End::Rst => "rst",
             End::Timeout => "timeout",
             End::Eof => "eof",
+            End::Evicted => "evicted",
         }
     }
 }
@@ -237,6 +248,11 @@ pub trait Sink {
     }
     /// The input has no more data for now (follow mode): a good time to flush output.
     fn idle(&mut self) {}
+    /// Bytes the sink holds for open connections (counted against the memory budget with the
+    /// reassembler's own); kept up to date by the sink, as it is asked after every packet.
+    fn held_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// Counters over all connections and flows.
@@ -250,13 +266,15 @@ pub struct ReassemblyStats {
     pub stray_rst: u64,
     /// Gaps declared because an out-of-order cap was reached.
     pub forced_gaps: u64,
-    /// Packets dropped because `max_conns` was reached.
-    pub dropped_conns: u64,
+    /// Connections and flows closed early by the memory budget.
+    pub evicted: u64,
+    /// Largest connection state held at once (the reassembler's and its sink's), in bytes.
+    pub mem_peak: usize,
     /// Largest out-of-order byte total held at once.
     pub ooo_peak: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     a: Addr,
     b: Addr,
@@ -350,21 +368,8 @@ struct UdpFlow {
     last_ts: Timestamp,
     /// Due time of the flow's live entry in the expiry queue.
     sched: Timestamp,
-}
-
-/// No entry in an expiry queue yet.
-const UNSCHEDULED: Timestamp = Timestamp {
-    sec: i64::MAX,
-    nsec: 0,
-};
-
-/// Lowers `sched` to `due`; true when it did (a new queue entry is needed).
-fn earlier(sched: &mut Timestamp, due: Timestamp) -> bool {
-    let lower = due < *sched;
-    if lower {
-        *sched = due;
-    }
-    lower
+    /// Stamp of the last datagram (see [`budget`]).
+    touch: u64,
 }
 
 /// The reassembler: feed it segments in capture order, then call [`Reassembler::finish`].
@@ -372,14 +377,20 @@ pub struct Reassembler {
     cfg: Config,
     tcp: FxHashMap<Key, Box<TcpConn>>,
     tombs: FxHashMap<u64, Tomb>,
-    udp: FxHashMap<Key, UdpFlow>,
+    udp: FxHashMap<Key, Box<UdpFlow>>,
     /// When to look at each TCP connection again (history release, idle expiry).
     tcp_timers: Timers<Key>,
     /// When each UDP flow may have gone idle.
     udp_timers: Timers<Key>,
     closed: VecDeque<(Timestamp, u64, u64)>,
+    /// Connections and flows by last activity, for the memory budget.
+    lru: Lru<Key>,
+    /// Packets processed: the stamp of the next one.
+    clock: u64,
     next_id: u64,
     ooo_total: usize,
+    /// Retransmission history held over all connections, by capacity.
+    hist_total: usize,
     last_sweep: i64,
     pub stats: ReassemblyStats,
 }
@@ -395,8 +406,11 @@ impl Reassembler {
             tcp_timers: Timers::new(),
             udp_timers: Timers::new(),
             closed: VecDeque::new(),
+            lru: Lru::new(),
+            clock: 0,
             next_id: 1,
             ooo_total: 0,
+            hist_total: 0,
             last_sweep: i64::MIN,
             stats: ReassemblyStats::default(),
         }
@@ -422,9 +436,15 @@ impl Reassembler {
         if ctx.ts.sec != self.last_sweep {
             self.sweep(ctx, sink);
         }
+        self.clock += 1;
         match seg.tcp {
             Some(h) => self.tcp_segment(seg, h, ctx, sink),
             None => self.udp_datagram(seg, ctx, sink),
+        }
+        let held = self.footprint() + sink.held_bytes();
+        self.stats.mem_peak = self.stats.mem_peak.max(held);
+        if held > self.cfg.max_memory {
+            self.evict(ctx, sink);
         }
     }
 
@@ -442,6 +462,8 @@ impl Reassembler {
         // Common case first: one lookup for a packet of an open connection.
         if let Some(conn) = self.tcp.get_mut(&key) {
             if !(syn_only && conn.is_new_syn(sender_is_a, h.seq)) {
+                conn.touch = self.clock;
+                let hist = conn.hist_bytes();
                 let closed = conn.segment(
                     sender_is_a,
                     &h,
@@ -454,6 +476,7 @@ impl Reassembler {
                     sink,
                 );
                 self.stats.ooo_peak = self.stats.ooo_peak.max(self.ooo_total);
+                self.hist_total = (self.hist_total + conn.hist_bytes()).saturating_sub(hist);
                 match closed {
                     Some(end) => {
                         if let Some(conn) = self.tcp.remove(&key) {
@@ -493,12 +516,9 @@ impl Reassembler {
             }
             _ => {}
         }
-        if self.tcp.len() >= self.cfg.max_conns {
-            self.stats.dropped_conns += 1;
-            return;
-        }
         let id = self.new_id();
         let mut conn = Box::new(TcpConn::new(id, &seg.ep, sender_is_a, &h));
+        conn.touch = self.clock;
         self.stats.tcp_conns += 1;
         sink.event(ctx, StreamEvent::Open { conn: &conn.info });
         let closed = conn.segment(
@@ -512,6 +532,7 @@ impl Reassembler {
             ctx,
             sink,
         );
+        self.hist_total += conn.hist_bytes();
         match closed {
             Some(end) => self.close_conn(key, conn, end, ctx, sink),
             None => {
@@ -519,6 +540,7 @@ impl Reassembler {
                 conn.sched = d;
                 self.tcp.insert(key, conn);
                 self.schedule_tcp(d, id, key);
+                self.queue_lru(id, key, false);
             }
         }
     }
@@ -554,7 +576,11 @@ impl Reassembler {
         ctx: &Ctx<'_>,
         sink: &mut S,
     ) {
+        self.hist_total = self.hist_total.saturating_sub(conn.hist_bytes());
         conn.finish(end, &mut self.ooo_total, ctx, sink);
+        if end == End::Evicted {
+            return;
+        }
         let id = conn.info.id;
         let h = key_hash(&key);
         self.tombs.insert(
@@ -583,10 +609,6 @@ impl Reassembler {
     fn udp_datagram<S: Sink>(&mut self, seg: &Segment<'_>, ctx: &Ctx<'_>, sink: &mut S) {
         let (key, sender_is_a) = key_of(&seg.ep);
         if !self.udp.contains_key(&key) {
-            if self.udp.len() >= self.cfg.max_conns {
-                self.stats.dropped_conns += 1;
-                return;
-            }
             let id = self.new_id();
             let info = ConnInfo {
                 id,
@@ -600,7 +622,7 @@ impl Reassembler {
             self.stats.udp_flows += 1;
             self.udp.insert(
                 key,
-                UdpFlow {
+                Box::new(UdpFlow {
                     info,
                     client_is_a: sender_is_a,
                     stats: Default::default(),
@@ -608,10 +630,13 @@ impl Reassembler {
                     muted: [false; 2],
                     last_ts: ctx.ts,
                     sched: UNSCHEDULED,
-                },
+                    touch: self.clock,
+                }),
             );
+            self.queue_lru(id, key, true);
         }
         let f = self.udp.get_mut(&key).expect("inserted above");
+        f.touch = self.clock;
         let dir = if sender_is_a == f.client_is_a {
             Dir::C2S
         } else {
@@ -676,6 +701,7 @@ impl Reassembler {
                 continue;
             }
             let next = if since >= quiet {
+                self.hist_total = self.hist_total.saturating_sub(c.hist_bytes());
                 c.release_history();
                 due(last, idle)
             } else {
@@ -727,7 +753,7 @@ impl Reassembler {
     pub fn finish<S: Sink>(&mut self, ctx: &Ctx<'_>, sink: &mut S) {
         let mut tcp: Vec<Box<TcpConn>> = self.tcp.drain().map(|(_, c)| c).collect();
         tcp.sort_by_key(|c| c.info.id);
-        let mut udp: Vec<UdpFlow> = self.udp.drain().map(|(_, f)| f).collect();
+        let mut udp: Vec<Box<UdpFlow>> = self.udp.drain().map(|(_, f)| f).collect();
         udp.sort_by_key(|f| f.info.id);
         let (mut ti, mut ui) = (tcp.into_iter().peekable(), udp.into_iter().peekable());
         loop {
@@ -745,13 +771,15 @@ impl Reassembler {
             }
         }
         self.closed.clear();
+        self.lru.clear();
+        self.hist_total = 0;
         self.tombs.clear();
         self.tcp_timers.clear();
         self.udp_timers.clear();
     }
 }
 
-fn close_udp<S: Sink>(mut f: UdpFlow, end: End, ctx: &Ctx<'_>, sink: &mut S) {
+fn close_udp<S: Sink>(mut f: Box<UdpFlow>, end: End, ctx: &Ctx<'_>, sink: &mut S) {
     for s in f.stats.iter_mut() {
         s.end = Some(end);
     }

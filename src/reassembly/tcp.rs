@@ -300,12 +300,15 @@ impl Stream {
 
 /// Keeps the last `cap` delivered bytes; byte at offset `o` lives at `o % cap`. The ring grows
 /// as data arrives, so short streams never allocate or zero the whole ring.
+/// The ring grows with what it holds (doubling, never past `cap`): a direction that carried a
+/// few bytes keeps a few bytes, not `cap`.
 fn remember(hist: &mut Vec<u8>, cap: usize, off: u64, bytes: &[u8]) {
-    if hist.capacity() == 0 {
-        hist.reserve_exact(cap);
-    }
     if hist.len() < cap && off == hist.len() as u64 {
         let take = (cap - hist.len()).min(bytes.len());
+        let want = (hist.len() + take).max(2 * hist.capacity()).min(cap);
+        if want > hist.capacity() {
+            hist.reserve_exact(want - hist.len());
+        }
         hist.extend_from_slice(&bytes[..take]);
         if take == bytes.len() {
             return;
@@ -314,6 +317,7 @@ fn remember(hist: &mut Vec<u8>, cap: usize, off: u64, bytes: &[u8]) {
     }
     if hist.len() < cap {
         // Offsets no longer match positions (a gap came first): switch to ring mode.
+        hist.reserve_exact(cap - hist.len());
         hist.resize(cap, 0);
     }
     // Only the last `cap` bytes can be kept.
@@ -334,6 +338,8 @@ pub(super) struct TcpConn {
     rst: bool,
     /// Due time of the connection's live entry in the expiry queue.
     pub sched: Timestamp,
+    /// Stamp of the last packet (the memory budget evicts the oldest first).
+    pub touch: u64,
     hist: [History; 2],
     /// Complete only at Close: packets, bytes and last time are kept in `streams` until then.
     stats: [DirStats; 2],
@@ -369,6 +375,7 @@ impl TcpConn {
             stats: Default::default(),
             rst: false,
             sched: Timestamp::new(i64::MAX, 0),
+            touch: 0,
             hist: Default::default(),
         };
         if h.has(TcpHeader::SYN) && h.has(TcpHeader::ACK) {
@@ -427,6 +434,11 @@ impl TcpConn {
             Some(isn) => self.dir_of(sender_is_a) == Dir::C2S && isn != seq,
             None => true,
         }
+    }
+
+    /// Heap bytes of the retransmission history (by capacity).
+    pub fn hist_bytes(&self) -> usize {
+        self.hist[0].ring.capacity() + self.hist[1].ring.capacity()
     }
 
     /// Frees the retransmission history of a connection that has gone quiet: a copy arriving
@@ -603,6 +615,21 @@ mod tests {
         let near = (1u64 << 32) + 100;
         assert_eq!(unwrap(base.wrapping_add(90), base, near), (1i64 << 32) + 90);
         assert_eq!(unwrap(base.wrapping_sub(4), base, 0), -4);
+    }
+
+    #[test]
+    fn ring_grows_with_what_it_holds() {
+        let mut h = Vec::new();
+        remember(&mut h, 4096, 0, b"GET /x HTTP/1.0\r\n\r\n");
+        assert!(
+            h.capacity() < 64,
+            "a short stream keeps {} bytes",
+            h.capacity()
+        );
+        remember(&mut h, 4096, 19, &[1; 3000]);
+        assert!(h.capacity() <= 4096);
+        remember(&mut h, 4096, 3019, &[2; 3000]);
+        assert_eq!((h.len(), h.capacity()), (4096, 4096));
     }
 
     #[test]

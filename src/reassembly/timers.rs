@@ -21,6 +21,21 @@ pub(super) fn due(last: Timestamp, secs: i64) -> Timestamp {
     Timestamp::new(last.sec.saturating_add(secs), last.nsec)
 }
 
+/// No entry in an expiry queue yet.
+pub(super) const UNSCHEDULED: Timestamp = Timestamp {
+    sec: i64::MAX,
+    nsec: 0,
+};
+
+/// Lowers `sched` to `due`; true when it did (a new queue entry is needed).
+pub(super) fn earlier(sched: &mut Timestamp, due: Timestamp) -> bool {
+    let lower = due < *sched;
+    if lower {
+        *sched = due;
+    }
+    lower
+}
+
 struct Entry<K> {
     due: Timestamp,
     id: u64,
@@ -67,6 +82,11 @@ impl<K> Timers<K> {
         }
         let Reverse(e) = self.heap.pop()?;
         Some((e.due, e.id, e.key))
+    }
+
+    /// Bytes held by the queue.
+    pub fn footprint(&self) -> usize {
+        self.heap.capacity() * std::mem::size_of::<Entry<K>>()
     }
 
     /// Keeps the queue within twice the live entries (plus slack): when it has grown past

@@ -500,6 +500,10 @@ impl StreamState for SelState {
         super::PROTOCOL
     }
 
+    fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>() + self.tn.heap_bytes() + self.dec.heap_bytes()
+    }
+
     fn data(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
         if bytes.is_empty() {
             return;

@@ -42,6 +42,11 @@ pub struct Unwrapped {
 }
 
 impl Unwrapped {
+    /// Heap bytes held (buffers by capacity).
+    pub fn heap_bytes(&self) -> usize {
+        self.buf.capacity() + self.marks.capacity() * std::mem::size_of::<(u64, u64)>()
+    }
+
     /// Unwrapped-stream index just after the last pending byte.
     fn end(&self) -> u64 {
         self.start + self.buf.len() as u64

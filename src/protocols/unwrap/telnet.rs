@@ -45,6 +45,11 @@ pub struct Telnet {
 }
 
 impl Telnet {
+    /// Heap bytes held (the subnegotiation buffer by capacity).
+    pub fn heap_bytes(&self) -> usize {
+        self.sb.capacity()
+    }
+
     /// Drops a sequence in progress.
     fn reset(&mut self) {
         self.st = Tn::Data;

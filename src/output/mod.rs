@@ -1,6 +1,7 @@
 //! Records written by the tools (JSON Lines, documented in docs/FORMAT.md) and the sinks that
 //! write them.
 
+pub mod csv;
 mod files;
 mod flows;
 mod follow;

@@ -6,9 +6,11 @@ mod files;
 mod flows;
 mod follow;
 pub mod jsonl;
+pub mod mqtt;
 mod records;
 pub mod semonitor;
 pub mod sinks;
+pub mod state;
 
 pub use files::{file_name, FileWriter};
 pub use flows::{FlowList, Totals};

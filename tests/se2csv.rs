@@ -228,3 +228,126 @@ fn floats_read_back_equal_and_columns_are_stable() {
         }
     }
 }
+
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_se2csv"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn rec(i: u64, extra: bool) -> String {
+    let mut v = serde_json::json!({"v":1,"type":"decoded","ts":10.5 + i as f64,"proto":"demo",
+        "frame":"data","id":"d1","values":{"a":i,"text":"x, \"y\"\nz"}});
+    if extra {
+        v["values"]["b"] = serde_json::json!(0.1 + i as f64);
+    }
+    v.to_string()
+}
+
+#[test]
+fn bad_lines_are_warnings_with_line_numbers() {
+    let dir = tmp("bad");
+    let prefix = dir.join("b");
+    let long = format!("{{\"x\":\"{}\"}}", "a".repeat(5000));
+    let lines = [
+        rec(1, false),
+        "garbage".into(),
+        r#"{"v":1,"type":"decoded","frame":"data"}"#.into(),
+        long,
+        "[1]".into(),
+        r#"{"v":1,"type":"decoded","proto":"future","kind":"k","id":"u","z":1}"#.into(),
+        r#"{"v":1,"type":"flow","conn":1}"#.into(),
+        rec(2, false),
+    ];
+    let mut input = lines.join("\n").into_bytes();
+    input.push(b'\n');
+    let args = ["-p", prefix.to_str().unwrap(), "--max-line", "4K"];
+    let (_, err) = run(env!("CARGO_BIN_EXE_se2csv"), &args, &input);
+    assert!(err.contains("-: line 2: not JSON"), "{err}");
+    assert!(
+        err.contains("-: line 3: decoded record without a proto field"),
+        "{err}"
+    );
+    assert!(err.contains("-: line 4: longer than 4096 bytes"), "{err}");
+    assert!(err.contains("-: line 5: not a JSON object"), "{err}");
+    assert!(err.contains("4 unreadable lines"), "{err}");
+    let (_, rows) = read_csv(&dir.join("b.demo.d1.data.csv"));
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["a"], "2");
+    assert_eq!(rows[1]["text"], "x, \"y\"\nz");
+    // A protocol this build does not know still has its rows.
+    let (_, rows) = read_csv(&dir.join("b.future.u.k.csv"));
+    assert_eq!(rows[0]["z"], "1");
+    // A missing input is a warning; all inputs missing is exit status 2.
+    let o = Command::new(env!("CARGO_BIN_EXE_se2csv"))
+        .args(["-p", prefix.to_str().unwrap(), "/nonexistent/x.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn delimiter_append_generations_and_follow() {
+    let dir = tmp("opts");
+    let prefix = dir.join("o");
+    let p = prefix.to_str().unwrap();
+    let f = dir.join("o.demo.d1.data.csv");
+    // Follow mode on a pipe: every row is in the file as soon as its line is written.
+    let mut c = spawn(&["-f", "-d", ";", "-p", p]);
+    let mut input = c.stdin.take().unwrap();
+    for i in 0..3 {
+        writeln!(input, "{}", rec(i, false)).unwrap();
+        input.flush().unwrap();
+        let t0 = std::time::Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            if text.matches("\r\n").count() >= i as usize + 2 {
+                break;
+            }
+            assert!(t0.elapsed().as_secs() < 20, "row {i} not flushed: {text:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    // A new column starts the next generation, with the union of the columns.
+    writeln!(input, "{}", rec(3, true)).unwrap();
+    drop(input);
+    assert!(c.wait_with_output().unwrap().status.success());
+    let semi = |path: &Path| {
+        let mut r = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .from_path(path)
+            .unwrap();
+        let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+        (h, r.records().count())
+    };
+    let (h1, n1) = semi(&f);
+    assert_eq!(h1, ["capture_ts", "frame", "id", "a", "text"]);
+    assert_eq!(n1, 3);
+    let (h2, n2) = semi(&dir.join("o.demo.d1.data.2.csv"));
+    assert_eq!(h2, ["capture_ts", "frame", "id", "a", "text", "b"]);
+    assert_eq!(n2, 1);
+    // -a appends to the file whose header fits, without a second header.
+    let args = ["-a", "-d", ";", "-p", p];
+    run(
+        env!("CARGO_BIN_EXE_se2csv"),
+        &args,
+        format!("{}\n", rec(4, false)).as_bytes(),
+    );
+    let (h, n) = semi(&f);
+    assert_eq!((h, n), (h1, 4));
+    // --no-header: data rows only.
+    let d2 = tmp("nohead");
+    let p2 = d2.join("n");
+    let args = ["--no-header", "-p", p2.to_str().unwrap()];
+    run(
+        env!("CARGO_BIN_EXE_se2csv"),
+        &args,
+        format!("{}\n", rec(5, false)).as_bytes(),
+    );
+    let text = std::fs::read_to_string(d2.join("n.demo.d1.data.csv")).unwrap();
+    assert!(text.starts_with("15.5,data,d1,5,"), "{text}");
+}

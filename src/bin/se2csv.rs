@@ -6,8 +6,9 @@ use clap::Parser;
 use sekit::cli;
 use sekit::output::csv::flat::FlatOpts;
 use sekit::output::csv::{input, CsvOptions, CsvSink};
+use sekit::output::sinks::Sink;
 use sekit::output::Semonitor;
-use sekit::pipeline::decode::DecodeStage;
+use sekit::pipeline::decode::{DecodeStage, InputError};
 use sekit::protocols::DecodeConfig;
 
 /// Write decoded records as CSV files: PREFIX.<protocol>.<device or kind>.csv.
@@ -104,9 +105,20 @@ fn real_main() -> Result<i32> {
     stage.warn = Box::new(|w| eprintln!("se2csv: warning: {w}"));
     stage.max_line = args.max_line;
     let mut sink = CsvSink::new(opts, fmt);
-    let mut warn = |w: &str| eprintln!("se2csv: warning: {w}");
-    let failed = input::read_all(&mut stage, &args.inputs, args.follow, &mut sink, &mut warn)
-        .context("writing CSV")?;
+    stage.pass_unread = true;
+    let mut failed = 0;
+    for name in &args.inputs {
+        let input = input::open(name, args.follow).map_err(|e| InputError::Open(name.clone(), e));
+        match input.and_then(|i| stage.records(name, i, &mut sink)) {
+            Ok(()) => {}
+            Err(InputError::Write(e)) => return Err(e).context("writing CSV"),
+            Err(e) => {
+                eprintln!("se2csv: warning: {e}");
+                failed += 1;
+            }
+        }
+    }
+    sink.finish().context("writing CSV")?;
     let c = &sink.counts;
     if c.dropped_cols > 0 {
         eprintln!("se2csv: warning: {} values had no column in their file (dropped, where se2csv.py stops)", c.dropped_cols);

@@ -88,6 +88,11 @@ impl Val<'_, '_> {
     }
 }
 
+/// Channel names of one device: data array → names.
+type NameLists = FxHashMap<&'static str, Vec<String>>;
+/// The columns of a row.
+pub type Cols<'n, 'a> = Vec<(Cow<'n, str>, Val<'n, 'a>)>;
+
 /// One row of one file.
 #[derive(Debug)]
 pub struct Row<'n, 'a> {
@@ -96,7 +101,7 @@ pub struct Row<'n, 'a> {
     pub kind: String,
     /// The file key: `<proto>.<type_name>`, `<proto>.<device>.<kind>` or `<proto>.<kind>`.
     pub file: String,
-    pub cols: Vec<(String, Val<'n, 'a>)>,
+    pub cols: Vec<(Cow<'n, str>, Val<'n, 'a>)>,
 }
 
 impl Row<'_, '_> {
@@ -109,7 +114,9 @@ impl Row<'_, '_> {
 #[derive(Default)]
 pub struct Flattener {
     pub opts: FlatOpts,
-    names: FxHashMap<(String, String), FxHashMap<&'static str, Vec<String>>>,
+    names: FxHashMap<String, FxHashMap<String, NameLists>>,
+    /// Devices in `names`.
+    named: usize,
 }
 
 fn skip_raw(k: &str, opts: FlatOpts) -> bool {
@@ -124,8 +131,9 @@ fn first_text(n: &Node<'_>, keys: &[&str]) -> Option<String> {
 }
 
 /// Appends a column, making its name unique within the row (`_2`, `_3`, …).
-fn push<'n, 'a>(cols: &mut Vec<(String, Val<'n, 'a>)>, name: String, v: Val<'n, 'a>) {
-    let taken = |c: &[(String, Val)], n: &str| c.iter().any(|(x, _)| x == n);
+fn push<'n, 'a>(cols: &mut Cols<'n, 'a>, name: impl Into<Cow<'n, str>>, v: Val<'n, 'a>) {
+    let name = name.into();
+    let taken = |c: &[(Cow<str>, Val)], n: &str| c.iter().any(|(x, _)| x == n);
     if !taken(cols, &name) {
         cols.push((name, v));
         return;
@@ -134,7 +142,7 @@ fn push<'n, 'a>(cols: &mut Vec<(String, Val<'n, 'a>)>, name: String, v: Val<'n, 
     while taken(cols, &format!("{name}_{i}")) {
         i += 1;
     }
-    cols.push((format!("{name}_{i}"), v));
+    cols.push((Cow::Owned(format!("{name}_{i}")), v));
 }
 
 fn joined<'n, 'a>(v: &'n [Node<'a>]) -> Val<'n, 'a> {
@@ -153,6 +161,7 @@ impl Flattener {
         Flattener {
             opts,
             names: FxHashMap::default(),
+            named: 0,
         }
     }
 
@@ -171,7 +180,7 @@ impl Flattener {
         for k in ["ts", "pkt"] {
             if let Some(v) = rec.get(k).filter(|v| v.is_scalar()) {
                 let name = if k == "ts" { "capture_ts" } else { k };
-                ctx.push((name.to_string(), Val::Node(v)));
+                ctx.push((Cow::Borrowed(name), Val::Node(v)));
             }
         }
         let mut rows_of = None;
@@ -185,7 +194,7 @@ impl Flattener {
                     continue;
                 }
             }
-            self.member(&mut ctx, "", k, v, None);
+            self.member(&mut ctx, "", Cow::Borrowed(&**k), v, None);
         }
         let device = first_text(rec, DEVICE_KEYS);
         let kind = first_text(rec, KIND_KEYS).unwrap_or_else(|| "record".into());
@@ -212,18 +221,15 @@ impl Flattener {
             let Node::Obj(em) = e else { continue };
             let dev = first_text(e, DEVICE_KEYS).or_else(|| device.clone());
             self.learn(&proto, &dev, e);
-            let names = dev
-                .as_ref()
-                .and_then(|d| self.names.get(&(proto.clone(), d.clone())))
-                .cloned();
+            let names = dev.as_ref().and_then(|d| self.names.get(&proto)?.get(d));
             let mut cols = ctx.clone();
             for (k, v) in em {
                 let name = if ctx.iter().any(|(c, _)| c == k) {
-                    format!("{array}_{k}")
+                    Cow::Owned(format!("{array}_{k}"))
                 } else {
-                    k.to_string()
+                    Cow::Borrowed(&**k)
                 };
-                self.member(&mut cols, "", &name, v, names.as_ref());
+                self.member(&mut cols, "", name, v, names);
             }
             rows.push(Row {
                 proto: proto.clone(),
@@ -243,13 +249,16 @@ impl Flattener {
             let Some(Node::Arr(a)) = n.get(list) else {
                 continue;
             };
-            let key = (proto.to_string(), dev.clone());
-            if !self.names.contains_key(&key) && self.names.len() >= MAX_NAMED {
+            let known = self.names.get(proto).is_some_and(|m| m.contains_key(dev));
+            if !known && self.named >= MAX_NAMED {
                 return;
             }
+            self.named += usize::from(!known);
             let names = a.iter().map(|x| x.as_str().unwrap_or("").to_string());
             self.names
-                .entry(key)
+                .entry(proto.to_string())
+                .or_default()
+                .entry(dev.clone())
                 .or_default()
                 .insert(data, names.collect());
         }
@@ -258,16 +267,20 @@ impl Flattener {
     /// One member `k` (with `prefix`) of an object into `cols`.
     fn member<'n, 'a>(
         &self,
-        cols: &mut Vec<(String, Val<'n, 'a>)>,
+        cols: &mut Cols<'n, 'a>,
         prefix: &str,
-        k: &str,
+        k: Cow<'n, str>,
         v: &'n Node<'a>,
-        names: Option<&FxHashMap<&'static str, Vec<String>>>,
+        names: Option<&NameLists>,
     ) {
-        if skip_raw(k, self.opts) {
+        if skip_raw(&k, self.opts) {
             return;
         }
-        let name = format!("{prefix}{k}");
+        let name: Cow<'n, str> = if prefix.is_empty() {
+            k.clone()
+        } else {
+            Cow::Owned(format!("{prefix}{k}"))
+        };
         match v {
             Node::Obj(m) => {
                 let p = if k == "values" {
@@ -276,11 +289,11 @@ impl Flattener {
                     format!("{name}_")
                 };
                 for (k2, v2) in m {
-                    self.member(cols, &p, k2, v2, None);
+                    self.member(cols, &p, Cow::Borrowed(&**k2), v2, None);
                 }
             }
             Node::Arr(a) => {
-                let list = names.and_then(|n| n.get(k));
+                let list = names.and_then(|n| n.get(&*k));
                 self.array(cols, &name, a, list.map(Vec::as_slice));
             }
             _ => push(cols, name, Val::Node(v)),
@@ -289,7 +302,7 @@ impl Flattener {
 
     fn array<'n, 'a>(
         &self,
-        cols: &mut Vec<(String, Val<'n, 'a>)>,
+        cols: &mut Cols<'n, 'a>,
         name: &str,
         a: &'n [Node<'a>],
         list: Option<&[String]>,
@@ -356,7 +369,7 @@ mod tests {
     use super::*;
 
     fn names(r: &Row<'_, '_>) -> Vec<String> {
-        r.cols.iter().map(|(n, _)| n.clone()).collect()
+        r.cols.iter().map(|(n, _)| n.to_string()).collect()
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::protocols::{solaredge, Protocol};
 use flat::{FlatOpts, Flattener};
 use node::Node;
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
@@ -194,10 +195,14 @@ impl CsvSink {
 
     /// Writes one row to the file of `key`. The first [`PENDING_ROWS`] rows of a file are
     /// held (not in follow mode) so that its columns are the union of theirs.
-    fn write(&mut self, key: &str, cols: Vec<(String, String)>) -> io::Result<()> {
+    fn write(&mut self, key: &str, cols: Vec<(Cow<'_, str>, Cow<'_, str>)>) -> io::Result<()> {
         if self.opts.flush_each || self.opts.compat || self.tables.contains_key(key) {
             return self.write_now(key, &cols);
         }
+        let cols = cols
+            .into_iter()
+            .map(|(c, v)| (c.into_owned(), v.into_owned()))
+            .collect();
         if !self.pending.contains_key(key) && self.pending.len() >= MAX_FILES {
             return Err(bad(format!(
                 "more than {MAX_FILES} files; row of {key} dropped"
@@ -234,26 +239,35 @@ impl CsvSink {
     /// Writes one row to the open file of `key`; a row with columns the file lacks starts the
     /// file's next generation (the union of both), except in compat mode, where they are
     /// dropped (jbuehl's script raises there).
-    fn write_now(&mut self, key: &str, cols: &[(String, String)]) -> io::Result<()> {
+    fn write_now<C: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        key: &str,
+        cols: &[(C, V)],
+    ) -> io::Result<()> {
         let new_cols = match self.tables.get(key) {
             None if self.tables.len() >= MAX_FILES => {
                 return Err(bad(format!(
                     "more than {MAX_FILES} files; row of {key} dropped"
                 )))
             }
-            None => Some((cols.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>(), 1)),
+            None => {
+                let all = cols.iter().map(|(c, _)| c.as_ref().to_string());
+                Some((all.collect::<Vec<_>>(), 1))
+            }
             Some(t) if self.opts.compat => {
-                let extra = cols.iter().filter(|(c, _)| !t.index.contains_key(c));
+                let extra = cols
+                    .iter()
+                    .filter(|(c, _)| !t.index.contains_key(c.as_ref()));
                 self.counts.dropped_cols += extra.count() as u64;
                 None
             }
-            Some(t) if cols.iter().all(|(c, _)| t.index.contains_key(c)) => None,
+            Some(t) if cols.iter().all(|(c, _)| t.index.contains_key(c.as_ref())) => None,
             Some(t) => {
                 let mut u = t.cols.clone();
                 u.extend(
                     cols.iter()
-                        .filter(|(c, _)| !t.index.contains_key(c))
-                        .map(|(c, _)| c.clone()),
+                        .filter(|(c, _)| !t.index.contains_key(c.as_ref()))
+                        .map(|(c, _)| c.as_ref().to_string()),
                 );
                 Some((u, t.generation + 1))
             }
@@ -270,8 +284,8 @@ impl CsvSink {
         };
         let mut cells = vec![""; t.cols.len()];
         for (c, v) in cols {
-            if let Some(&i) = t.index.get(c) {
-                cells[i] = v;
+            if let Some(&i) = t.index.get(c.as_ref()) {
+                cells[i] = v.as_ref();
             }
         }
         t.w.write_record(&cells)?;
@@ -291,11 +305,7 @@ impl CsvSink {
         }
         let rows = self.flat.rows(n).map_err(bad)?;
         for r in rows {
-            let cols: Vec<(String, String)> = r
-                .cols
-                .iter()
-                .map(|(c, v)| (c.clone(), v.text().into_owned()))
-                .collect();
+            let cols = r.cols.iter().map(|(c, v)| (c.clone(), v.text())).collect();
             self.write(&r.file, cols)?;
         }
         Ok(())
@@ -312,24 +322,23 @@ impl CsvSink {
             let Node::Obj(m) = attrs else { continue };
             let mut cols = Vec::with_capacity(m.len() + 1);
             if self.opts.compat {
-                cols.push(("__Identifier__".to_string(), id.to_string()));
+                cols.push((Cow::Borrowed("__Identifier__"), Cow::Borrowed(id)));
                 let mut sorted: Vec<_> = m.iter().collect();
                 sorted.sort_by(|a, b| a.0.cmp(&b.0));
-                cols.extend(
-                    sorted
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), compat::py_str(v))),
-                );
+                let py = sorted
+                    .iter()
+                    .map(|(k, v)| (Cow::Borrowed(&**k), compat::py_str(v).into()));
+                cols.extend(py);
                 self.write(dev, cols)?;
             } else {
-                cols.push(("id".to_string(), id.to_string()));
+                cols.push((Cow::Borrowed("id"), Cow::Borrowed(id)));
                 for (k, v) in m {
-                    let text = v.text().map(|t| t.into_owned()).unwrap_or_else(|| {
+                    let text = v.text().unwrap_or_else(|| {
                         let mut s = String::new();
                         v.write_json(&mut s);
-                        s
+                        Cow::Owned(s)
                     });
-                    cols.push((k.to_string(), text));
+                    cols.push((Cow::Borrowed(&**k), text));
                 }
                 self.write(&format!("solaredge.{dev}"), cols)?;
             }

@@ -3,13 +3,10 @@
 //! round-trip digits in sedecode's records, Python's `repr` in semonitor's lines) and reads back
 //! equal. Object members keep their order. Used by se2csv and se2state (docs/CSV_STATE.md).
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::fmt;
 
-/// Deepest nesting read; deeper values are kept as their JSON text (a string cell).
-const MAX_DEPTH: usize = 32;
+/// Deepest nesting read; a deeper line is an error.
+const MAX_DEPTH: usize = 64;
 
 /// One JSON value; numbers are their text.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,62 +19,17 @@ pub enum Node<'a> {
     Obj(Vec<(Cow<'a, str>, Node<'a>)>),
 }
 
-/// Members of an object, in order, each as raw JSON.
-struct RawMembers<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for RawMembers<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawMembers<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
-                let mut v = Vec::new();
-                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
-                    v.push((k, m.next_value::<&'de RawValue>()?));
-                }
-                Ok(RawMembers(v))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
 impl<'a> Node<'a> {
-    /// Parses one JSON text (a whole line).
-    pub fn parse(text: &'a str) -> Result<Node<'a>, serde_json::Error> {
-        let raw: &'a RawValue = serde_json::from_str(text)?;
-        Node::from_raw(raw, 0)
-    }
-
-    fn from_raw(raw: &'a RawValue, depth: usize) -> Result<Node<'a>, serde_json::Error> {
-        let s = raw.get();
-        Ok(match s.as_bytes().first() {
-            Some(b'{') if depth < MAX_DEPTH => {
-                let m: RawMembers<'a> = serde_json::from_str(s)?;
-                let mut v = Vec::with_capacity(m.0.len());
-                for (k, r) in m.0 {
-                    v.push((k, Node::from_raw(r, depth + 1)?));
-                }
-                Node::Obj(v)
-            }
-            Some(b'[') if depth < MAX_DEPTH => {
-                let m: Vec<&'a RawValue> = serde_json::from_str(s)?;
-                let mut v = Vec::with_capacity(m.len());
-                for r in m {
-                    v.push(Node::from_raw(r, depth + 1)?);
-                }
-                Node::Arr(v)
-            }
-            Some(b'{' | b'[') => Node::Str(Cow::Borrowed(s)),
-            Some(b'"') => Node::Str(serde_json::from_str(s)?),
-            Some(b't') => Node::Bool(true),
-            Some(b'f') => Node::Bool(false),
-            Some(b'n') => Node::Null,
-            _ => Node::Num(s),
-        })
+    /// Parses one JSON text (a whole line), in one pass; strings without escapes and numbers
+    /// are borrowed from it.
+    pub fn parse(text: &'a str) -> Result<Node<'a>, String> {
+        let mut p = Parser { s: text, i: 0 };
+        let v = p.value(0)?;
+        p.ws();
+        if p.i < text.len() {
+            return Err(p.err("trailing characters"));
+        }
+        Ok(v)
     }
 
     /// The member `k` of an object.
@@ -143,6 +95,176 @@ impl<'a> Node<'a> {
     }
 }
 
+struct Parser<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn err(&self, what: &str) -> String {
+        format!("{what} at column {}", self.i + 1)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn word(&mut self, w: &str, v: Node<'a>) -> Result<Node<'a>, String> {
+        if self.s.as_bytes()[self.i..].starts_with(w.as_bytes()) {
+            self.i += w.len();
+            Ok(v)
+        } else {
+            Err(self.err("expected a value"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node<'a>, String> {
+        self.ws();
+        if depth > MAX_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        match self.peek() {
+            Some(b'{') => {
+                self.i += 1;
+                let mut m = Vec::new();
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.i += 1;
+                    return Ok(Node::Obj(m));
+                }
+                loop {
+                    self.ws();
+                    if self.peek() != Some(b'"') {
+                        return Err(self.err("expected a member name"));
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    if self.peek() != Some(b':') {
+                        return Err(self.err("expected ':'"));
+                    }
+                    self.i += 1;
+                    m.push((k, self.value(depth + 1)?));
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(Node::Obj(m));
+                        }
+                        _ => return Err(self.err("expected ',' or '}'")),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut v = Vec::new();
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Ok(Node::Arr(v));
+                }
+                loop {
+                    v.push(self.value(depth + 1)?);
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(Node::Arr(v));
+                        }
+                        _ => return Err(self.err("expected ',' or ']'")),
+                    }
+                }
+            }
+            Some(b'"') => Ok(Node::Str(self.string()?)),
+            Some(b't') => self.word("true", Node::Bool(true)),
+            Some(b'f') => self.word("false", Node::Bool(false)),
+            Some(b'n') => self.word("null", Node::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("expected a value")),
+            None => Err(self.err("unexpected end")),
+        }
+    }
+
+    /// A JSON number (RFC 8259 grammar), as its text.
+    fn number(&mut self) -> Result<Node<'a>, String> {
+        let b = self.s.as_bytes();
+        let start = self.i;
+        let digits = |i: &mut usize| {
+            let s = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > s
+        };
+        let mut i = self.i;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut i);
+            }
+            _ => return Err(self.err("bad number")),
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                return Err(self.err("bad number"));
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return Err(self.err("bad number"));
+            }
+        }
+        self.i = i;
+        Ok(Node::Num(&self.s[start..i]))
+    }
+
+    /// A string starting at the current `"`; borrowed unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>, String> {
+        let b = self.s.as_bytes();
+        let start = self.i + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            match b.get(i) {
+                None => return Err(self.err("unterminated string")),
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    i += 2;
+                }
+                Some(&c) if c < 0x20 => {
+                    self.i = i;
+                    return Err(self.err("control character in a string"));
+                }
+                Some(_) => i += 1,
+            }
+        }
+        let end = i.min(b.len());
+        self.i = end + 1;
+        if !escaped {
+            return Ok(Cow::Borrowed(&self.s[start..end]));
+        }
+        serde_json::from_str::<String>(&self.s[start - 1..=end])
+            .map(Cow::Owned)
+            .map_err(|e| format!("bad string: {e}"))
+    }
+}
+
 /// Appends `s` as a JSON string.
 pub fn json_string(o: &mut String, s: &str) {
     // serde_json's escaping of a &str never fails.
@@ -171,8 +293,37 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_kept_as_text() {
+    fn deep_nesting_and_bad_text_are_errors() {
         let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
         assert!(Node::parse(&deep).is_ok());
+        let deeper = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(Node::parse(&deeper).is_err());
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "01",
+            "1.",
+            "-",
+            "\"a",
+            "\"\\\"",
+            "{\"a\" 1}",
+            "[1] x",
+            "tru",
+            "\"\u{1}\"",
+        ] {
+            assert!(Node::parse(bad).is_err(), "{bad:?}");
+        }
+        let n = Node::parse(r#" {"a\u0062":"x\n\"y", "c":-0.5e-3} "#).unwrap();
+        assert_eq!(n.get("ab").unwrap().as_str(), Some("x\n\"y"));
+        assert_eq!(n.get("c"), Some(&Node::Num("-0.5e-3")));
+        // Every prefix of a line fails cleanly, byte by byte.
+        let line = r#"{"a":[1,{"b":"c\"d"},true,null,-1.5e+3],"e":"\u00e9"}"#;
+        for i in 0..line.len() {
+            if line.is_char_boundary(i) {
+                assert!(Node::parse(&line[..i]).is_err());
+            }
+        }
+        assert!(Node::parse(line).is_ok());
     }
 }

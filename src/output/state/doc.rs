@@ -106,12 +106,16 @@ impl State {
         let d = self.devices.entry(key.clone()).or_default();
         let f = d.kinds.entry(kind.clone()).or_default();
         for (name, v) in &r.cols {
-            if f.len() >= MAX_FIELDS && !f.contains_key(name) {
-                continue;
-            }
             let mut s = String::new();
             v.write_json(&mut s);
-            f.insert(name.clone(), s);
+            let full = f.len() >= MAX_FIELDS;
+            match f.get_mut(&**name) {
+                Some(x) => *x = s,
+                None if full => {}
+                None => {
+                    f.insert(name.to_string(), s);
+                }
+            }
         }
         if r.proto == "solaredge" && kind.starts_with("optimizer") {
             let p = f

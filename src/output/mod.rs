@@ -1,13 +1,16 @@
 //! Records written by the tools (JSON Lines, documented in docs/FORMAT.md) and the sinks that
 //! write them.
 
+pub mod csv;
 mod files;
 mod flows;
 mod follow;
 pub mod jsonl;
+pub mod mqtt;
 mod records;
 pub mod semonitor;
 pub mod sinks;
+pub mod state;
 
 pub use files::{file_name, FileWriter};
 pub use flows::{FlowList, Totals};

@@ -41,6 +41,9 @@ pub struct DecodeStage {
     pub max_line: usize,
     /// Unreadable lines of the current input.
     input_bad: u64,
+    /// Lines that are not records (other programs' JSON lines) go to a sink that passes
+    /// records on, as [`Record::Passed`], instead of being warnings (se2csv, se2state).
+    pub pass_unread: bool,
 }
 
 impl DecodeStage {
@@ -58,6 +61,7 @@ impl DecodeStage {
             warn: Box::new(|w| eprintln!("{w}")),
             max_line: DEFAULT_MAX_LINE,
             input_bad: 0,
+            pass_unread: false,
         })
     }
 
@@ -155,6 +159,11 @@ impl DecodeStage {
             }
             let rec = match read_record(text) {
                 Ok(r) => r,
+                Err(_) if self.pass_unread && sink.passes_on() => {
+                    self.passed(name, n, text, sink)
+                        .map_err(InputError::Write)?;
+                    continue;
+                }
                 Err(e) => {
                     self.bad_line(name, n, &e.to_string());
                     continue;
@@ -167,13 +176,26 @@ impl DecodeStage {
             .filter(|&p| sink.wants(p) && self.decoders.contains_key(&p));
             match proto {
                 Some(p) => self.frame_record(name, n, p, &rec, sink),
-                None if sink.passes_on() => {
-                    self.counts.passed += 1;
-                    sink.record(&Record::Passed(text))
-                }
+                None if sink.passes_on() => self.passed(name, n, text, sink),
                 None => Ok(()),
             }
             .map_err(InputError::Write)?;
+        }
+    }
+
+    /// Hands line `n` on as [`Record::Passed`]. A sink that cannot use it says so with an
+    /// error of kind [`io::ErrorKind::InvalidData`]: a warning with the line number, not the
+    /// end of the run.
+    fn passed(&mut self, name: &str, n: u64, text: &str, sink: &mut dyn Sink) -> io::Result<()> {
+        match sink.record(&Record::Passed(text)) {
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                self.bad_line(name, n, &e.to_string());
+                Ok(())
+            }
+            r => {
+                self.counts.passed += 1;
+                r
+            }
         }
     }
 

@@ -1,0 +1,136 @@
+//! se2state: decoded records (sedecode's JSON Lines, or semonitor.py's lines) → one JSON
+//! document with the latest value of every field per device, written atomically; optionally
+//! published per device over MQTT (docs/CSV_STATE.md).
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use sekit::cli;
+use sekit::output::csv::flat::FlatOpts;
+use sekit::output::csv::input;
+use sekit::output::semonitor::LocalZone;
+use sekit::output::sinks::Sink;
+use sekit::output::state::{Publish, StateOptions, StateSink};
+use sekit::pipeline::decode::{DecodeStage, InputError};
+use sekit::protocols::DecodeConfig;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Keep the latest state of every device in a JSON file (and/or publish it over MQTT).
+///
+/// Input lines are sedecode records (frame records are decoded here) or semonitor.py lines
+/// (`sedecode --semonitor`), decided line by line. Without -o and --mqtt the final document
+/// is written to standard output.
+#[derive(Parser, Debug)]
+#[command(name = "se2state", version)]
+struct Args {
+    /// The state file (replaced atomically: a temporary file in its directory, renamed).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// At most one write (and MQTT publication) per SECONDS while input streams.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    interval: f64,
+    /// Keep reading files as they grow (never ends; standard input ends when closed).
+    #[arg(short, long)]
+    follow: bool,
+    /// jbuehl's se2state.py document: {"inverters": {"stats": …, "<id>": …}, "optimizers": …}.
+    #[arg(long)]
+    semonitor_compat: bool,
+    /// Publish each changed device as retained JSON on <prefix>/<protocol>/<device>, e.g.
+    /// mqtt://127.0.0.1:1883/sekit.
+    #[arg(long, value_name = "URL")]
+    mqtt: Option<String>,
+    /// Also publish Home Assistant discovery messages (homeassistant/sensor/…/config).
+    #[arg(long, requires = "mqtt")]
+    ha_discovery: bool,
+    /// Phasors also as rectangular components.
+    #[arg(long)]
+    rect: bool,
+    /// Keep fields named raw / *_raw.
+    #[arg(long)]
+    raw_fields: bool,
+    /// Skip (with a warning) lines longer than BYTES; K, M, G suffixes.
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = cli::parse_size)]
+    max_line: usize,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Input files; - (the default) is standard input.
+    #[arg(value_name = "INPUT", default_values_t = ["-".to_string()])]
+    inputs: Vec<String>,
+}
+
+fn main() {
+    cli::exit("se2state", real_main())
+}
+
+fn real_main() -> Result<i32> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.interval.is_finite() && args.interval >= 0.0,
+        "--interval {}: seconds, at least 0",
+        args.interval
+    );
+    let zone = LocalZone::from_env().unwrap_or_else(|e| {
+        eprintln!("se2state: warning: {e}; using UTC");
+        LocalZone::utc()
+    });
+    let publisher: Option<Box<dyn Publish>> = match &args.mqtt {
+        Some(url) => Some(Box::new(
+            sekit::output::mqtt::Mqtt::connect(url, args.ha_discovery)
+                .map_err(anyhow::Error::msg)?,
+        )),
+        None => None,
+    };
+    let to_stdout = args.output.is_none() && args.mqtt.is_none();
+    let out = match (&args.output, to_stdout) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => {
+            Some(std::env::temp_dir().join(format!("se2state-{}.json", std::process::id())))
+        }
+        (None, false) => None,
+    };
+    let opts = StateOptions {
+        out: out.clone(),
+        interval: Duration::from_secs_f64(args.interval),
+        compat: args.semonitor_compat,
+        flat: FlatOpts {
+            rect: args.rect,
+            raw: args.raw_fields,
+        },
+        zone,
+    };
+    let mut stage = DecodeStage::new(&DecodeConfig::default()).map_err(anyhow::Error::msg)?;
+    stage.warn = Box::new(|w| eprintln!("se2state: warning: {w}"));
+    stage.max_line = args.max_line;
+    let mut sink = StateSink::new(opts, publisher);
+    stage.pass_unread = true;
+    let mut failed = 0;
+    for name in &args.inputs {
+        let input = input::open(name, args.follow).map_err(|e| InputError::Open(name.clone(), e));
+        match input.and_then(|i| stage.records(name, i, &mut sink)) {
+            Ok(()) => {}
+            Err(InputError::Write(e)) => return Err(e).context("writing state"),
+            Err(e) => {
+                eprintln!("se2state: warning: {e}");
+                failed += 1;
+            }
+        }
+    }
+    sink.finish().context("writing state")?;
+    if let (true, Some(tmp)) = (to_stdout, &out) {
+        let text = std::fs::read_to_string(tmp).context("reading the state back")?;
+        let _ = std::fs::remove_file(tmp);
+        print!("{text}");
+    }
+    if !args.quiet {
+        eprintln!(
+            "se2state: {} writes, {} rows without a device or over the cap, {} unreadable lines, {} inputs failed",
+            sink.writes(), sink.dropped(), stage.counts.bad_lines, failed
+        );
+    }
+    Ok(if failed > 0 && failed == args.inputs.len() {
+        2
+    } else {
+        0
+    })
+}

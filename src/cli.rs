@@ -2,6 +2,7 @@
 //! end-of-run summary, broken-pipe handling.
 
 use crate::capture::{expand_inputs, CaptureError, Input, ReaderConfig};
+use crate::pipeline::decode::{DecodeStage, InputError};
 use crate::pipeline::{run, RunConfig, RunReport};
 use crate::reassembly::Sink;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -124,4 +125,32 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     n.checked_mul(1 << shift)
         .filter(|&n| n > 0)
         .ok_or_else(|| format!("size out of range: {s:?}"))
+}
+
+/// Reads every input of se2csv / se2state (files or `-`; `follow` polls a file at its end) into
+/// `sink` through `stage`: an input that cannot be read is a warning and counts as failed, an
+/// error writing `what` ends the run. Returns how many inputs failed.
+pub fn read_records<S: crate::output::sinks::Sink>(
+    tool: &str,
+    stage: &mut DecodeStage,
+    inputs: &[String],
+    follow: bool,
+    sink: &mut S,
+    what: &str,
+) -> anyhow::Result<usize> {
+    use anyhow::Context;
+    let mut failed = 0;
+    for name in inputs {
+        let input = crate::output::csv::input::open(name, follow)
+            .map_err(|e| InputError::Open(name.clone(), e));
+        match input.and_then(|i| stage.records(name, i, sink)) {
+            Ok(()) => {}
+            Err(InputError::Write(e)) => return Err(e).with_context(|| format!("writing {what}")),
+            Err(e) => {
+                eprintln!("{tool}: warning: {e}");
+                failed += 1;
+            }
+        }
+    }
+    Ok(failed)
 }

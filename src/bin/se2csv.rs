@@ -5,10 +5,10 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use sekit::cli;
 use sekit::output::csv::flat::FlatOpts;
-use sekit::output::csv::{input, CsvOptions, CsvSink};
+use sekit::output::csv::{CsvOptions, CsvSink};
 use sekit::output::sinks::Sink;
 use sekit::output::Semonitor;
-use sekit::pipeline::decode::{DecodeStage, InputError};
+use sekit::pipeline::decode::DecodeStage;
 use sekit::protocols::DecodeConfig;
 
 /// Write decoded records as CSV files: PREFIX.<protocol>.<device or kind>.csv.
@@ -106,18 +106,14 @@ fn real_main() -> Result<i32> {
     stage.max_line = args.max_line;
     let mut sink = CsvSink::new(opts, fmt);
     stage.pass_unread = true;
-    let mut failed = 0;
-    for name in &args.inputs {
-        let input = input::open(name, args.follow).map_err(|e| InputError::Open(name.clone(), e));
-        match input.and_then(|i| stage.records(name, i, &mut sink)) {
-            Ok(()) => {}
-            Err(InputError::Write(e)) => return Err(e).context("writing CSV"),
-            Err(e) => {
-                eprintln!("se2csv: warning: {e}");
-                failed += 1;
-            }
-        }
-    }
+    let failed = cli::read_records(
+        "se2csv",
+        &mut stage,
+        &args.inputs,
+        args.follow,
+        &mut sink,
+        "CSV",
+    )?;
     sink.finish().context("writing CSV")?;
     let c = &sink.counts;
     if c.dropped_cols > 0 {

@@ -6,11 +6,10 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use sekit::cli;
 use sekit::output::csv::flat::FlatOpts;
-use sekit::output::csv::input;
 use sekit::output::semonitor::LocalZone;
 use sekit::output::sinks::Sink;
 use sekit::output::state::{Publish, StateOptions, StateSink};
-use sekit::pipeline::decode::{DecodeStage, InputError};
+use sekit::pipeline::decode::DecodeStage;
 use sekit::protocols::DecodeConfig;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -104,18 +103,14 @@ fn real_main() -> Result<i32> {
     stage.max_line = args.max_line;
     let mut sink = StateSink::new(opts, publisher);
     stage.pass_unread = true;
-    let mut failed = 0;
-    for name in &args.inputs {
-        let input = input::open(name, args.follow).map_err(|e| InputError::Open(name.clone(), e));
-        match input.and_then(|i| stage.records(name, i, &mut sink)) {
-            Ok(()) => {}
-            Err(InputError::Write(e)) => return Err(e).context("writing state"),
-            Err(e) => {
-                eprintln!("se2state: warning: {e}");
-                failed += 1;
-            }
-        }
-    }
+    let failed = cli::read_records(
+        "se2state",
+        &mut stage,
+        &args.inputs,
+        args.follow,
+        &mut sink,
+        "state",
+    )?;
     sink.finish().context("writing state")?;
     if let (true, Some(tmp)) = (to_stdout, &out) {
         let text = std::fs::read_to_string(tmp).context("reading the state back")?;

@@ -49,6 +49,18 @@ pub fn classify<'n, 'a>(n: &'n Node<'a>) -> Result<Line<'n, 'a>, String> {
 }
 
 /// An `InvalidData` error: the decode stage reports it as a warning with the line number.
+/// A decoded record as the JSON Lines text `sedecode` writes, formatted in `buf` (reused), so
+/// it is read like any input line.
+pub fn decoded_text(
+    buf: &mut Vec<u8>,
+    env: &crate::protocols::Envelope<'_>,
+    msg: &dyn crate::protocols::Message,
+) -> String {
+    buf.clear();
+    decoded_record(buf, env, msg);
+    String::from_utf8_lossy(buf).into_owned()
+}
+
 pub fn bad(why: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why.into())
 }
@@ -382,11 +394,7 @@ impl Sink for CsvSink {
                 }
             }
             Record::Decoded { env, msg, .. } => {
-                let mut buf = std::mem::take(&mut self.buf);
-                buf.clear();
-                decoded_record(&mut buf, env, msg);
-                let text = String::from_utf8_lossy(&buf).into_owned();
-                self.buf = buf;
+                let text = decoded_text(&mut self.buf, env, msg);
                 self.line(text.trim_end())
             }
             Record::Passed(text) => self.line(text),

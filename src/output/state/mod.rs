@@ -9,8 +9,7 @@ pub mod solaredge;
 
 use crate::output::csv::flat::{FlatOpts, Flattener};
 use crate::output::csv::node::Node;
-use crate::output::csv::{bad, classify, compat as jb, Line};
-use crate::output::jsonl::decoded_record;
+use crate::output::csv::{bad, classify, compat as jb, decoded_text, Line};
 use crate::output::semonitor::{LocalZone, Semonitor};
 use crate::output::sinks::{Record, Sink};
 use crate::protocols::solaredge::session::Message as SeMessage;
@@ -222,11 +221,7 @@ impl Sink for StateSink {
                         .and_then(|m| self.semonitor.message_line(m));
                     return line.map_or(Ok(()), |l| self.line(&l));
                 }
-                let mut buf = std::mem::take(&mut self.buf);
-                buf.clear();
-                decoded_record(&mut buf, env, msg);
-                let text = String::from_utf8_lossy(&buf).into_owned();
-                self.buf = buf;
+                let text = decoded_text(&mut self.buf, env, msg);
                 self.line(text.trim_end())
             }
             Record::Passed(text) => self.line(text),

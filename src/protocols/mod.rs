@@ -12,6 +12,7 @@ pub mod c37118;
 pub mod core;
 pub mod detect;
 pub mod extract;
+pub mod pi30;
 pub mod registry;
 pub mod sel;
 pub mod solaredge;

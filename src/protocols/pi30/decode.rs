@@ -163,7 +163,13 @@ fn table(fields: &[&str], names: &[(&str, &str)], v: &mut Map<String, Value>) {
         let Some(&(name, unit)) = names.get(i) else {
             break;
         };
-        v.insert(name.into(), num(f));
+        // Flag strings stay text (leading zeros are bits).
+        let value = if unit == "flags" {
+            Value::from(*f)
+        } else {
+            num(f)
+        };
+        v.insert(name.into(), value);
         if !unit.is_empty() {
             units.insert(name.into(), unit.into());
         }

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod sel;
 pub mod solaredge;
 pub mod splitter;
+pub mod tracer;
 pub mod unwrap;
 
 pub use self::core::{

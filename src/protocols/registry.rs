@@ -10,6 +10,7 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::c37118::PROTOCOL,
     super::sel::PROTOCOL,
     super::pi30::PROTOCOL,
+    super::tracer::PROTOCOL,
 ];
 
 /// Every registered protocol, in registry order.

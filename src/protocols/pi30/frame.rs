@@ -129,12 +129,12 @@ pub fn judge(calc: u16, sent: u16) -> Check {
 }
 
 /// A byte of a request's command text after the first (`[A-Za-z0-9.]`).
-fn request_byte(b: u8) -> bool {
+pub fn request_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'.'
 }
 
 /// A byte of a reply's payload: printable ASCII.
-fn reply_byte(b: u8) -> bool {
+pub fn reply_byte(b: u8) -> bool {
     (0x20..0x7F).contains(&b)
 }
 

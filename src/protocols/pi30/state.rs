@@ -121,10 +121,7 @@ impl Pi30State {
                 Parsed::Bad(reason) => {
                     let at = self.dec.raw_of(i);
                     self.garbage_from(at, reason);
-                    i += 1 + buf[i + 1..]
-                        .iter()
-                        .position(|&b| frame::starts(b))
-                        .unwrap_or(buf.len() - i - 1);
+                    i = resync(buf, i + 1);
                 }
             }
         }
@@ -161,6 +158,57 @@ impl Pi30State {
         self.eb.feed(offset, bytes, &mut self.dec);
         self.run_pending(false, emit);
     }
+}
+
+/// Start of the run of bytes of `class` ending at `end`, not below `lo`.
+fn run_back(buf: &[u8], end: usize, lo: usize, class: fn(u8) -> bool) -> usize {
+    let mut r = end;
+    while r > lo && class(buf[r - 1]) {
+        r -= 1;
+    }
+    r
+}
+
+/// The first position at or after `from` where [`parse`] may not say `Bad` (every position
+/// skipped is one it would reject), found without parsing at every start byte: a frame ends at
+/// the first CR after its start, and its text (after the first byte) is a run of its class
+/// reaching two bytes before that CR. So only the run just before each CR (found with memchr)
+/// is looked at, which keeps random data and text cheap.
+fn resync(buf: &[u8], mut from: usize) -> usize {
+    use frame::{reply_byte, request_byte, MAX_REPLY_TEXT, MAX_REQUEST_TEXT};
+    let len = buf.len();
+    while from < len {
+        let Some(k) = memchr::memchr(CR, &buf[from..]) else {
+            // No CR yet: a frame start still waiting for its end has printable bytes up to
+            // two bytes before the end of the buffer.
+            let j = len.saturating_sub(2).max(from);
+            let lo = from.max(len.saturating_sub(frame::MAX_FRAME + 3));
+            let r = run_back(buf, j, lo, reply_byte);
+            return (r..len).find(|&s| frame::starts(buf[s])).unwrap_or(len);
+        };
+        let c = from + k;
+        let j = c.saturating_sub(2).max(from);
+        let r_rep = run_back(
+            buf,
+            j,
+            from.max(j.saturating_sub(MAX_REPLY_TEXT)),
+            reply_byte,
+        );
+        let r_req = run_back(
+            buf,
+            j,
+            from.max(j.saturating_sub(MAX_REQUEST_TEXT)),
+            request_byte,
+        );
+        // At least two bytes of text before the CRC.
+        let hit = (r_rep..c.saturating_sub(3))
+            .find(|&s| buf[s] == b'(' || (s >= r_req && buf[s].is_ascii_uppercase()));
+        if let Some(s) = hit {
+            return s;
+        }
+        from = c + 1;
+    }
+    len
 }
 
 impl StreamState for Pi30State {
@@ -229,5 +277,39 @@ impl StreamState for Pi30State {
     /// While probing: no good frame in the first [`PROBE_BYTES`] raw bytes.
     fn hopeless(&self) -> bool {
         self.probing && self.fed >= PROBE_BYTES && self.good == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `resync` skips only positions `parse` rejects: it equals the first position not `Bad`.
+    #[test]
+    fn resync_skips_only_bad_positions() {
+        let alphabet = b"(QPIGS0123. \r\x00\xB7\x0A~";
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for n in 0..4000 {
+            let len = n % 97;
+            let buf: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    alphabet[(x % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            for from in 0..=len {
+                let naive = (from..len)
+                    .find(|&s| !matches!(parse(&buf[s..]), Parsed::Bad(_)))
+                    .unwrap_or(len);
+                let fast = resync(&buf, from);
+                assert!(fast <= naive, "{buf:?} from {from}: {fast} > {naive}");
+                assert!(
+                    (from..fast).all(|s| matches!(parse(&buf[s..]), Parsed::Bad(_))),
+                    "{buf:?} from {from}: skipped a frame start before {fast}"
+                );
+            }
+        }
     }
 }

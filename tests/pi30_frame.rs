@@ -174,3 +174,39 @@ fn truncated_frame_at_the_end_is_reported() {
         ]
     );
 }
+
+/// An Eybond-wrapped direction (pi30_tracer.md §7): headers removed, frames at their raw
+/// offsets after each header, the same however the stream is cut.
+#[test]
+fn eybond_direction_framed_at_raw_offsets() {
+    fn eyb(counter: u16, pi30: &[u8]) -> Vec<u8> {
+        let mut v = counter.to_be_bytes().to_vec();
+        v.extend_from_slice(&[0, 1]);
+        v.extend_from_slice(&((pi30.len() + 2) as u16).to_be_bytes());
+        v.extend_from_slice(&[0xFF, 0x04]);
+        v.extend_from_slice(pi30);
+        v
+    }
+    let frames = [
+        build(b"QPIGS"),
+        build(b"QMOD"),
+        build(b"POP02"),
+        build(b"QPI"),
+    ];
+    let mut s = Vec::new();
+    let mut want = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let m = eyb(i as u16 + 1, f);
+        want.push(Out::F(s.len() as u64 + 8, f.clone(), "request".into()));
+        s.extend_from_slice(&m);
+    }
+    let (out, confident) = feed(&[&s]);
+    assert_eq!(out, want);
+    assert!(confident);
+    for cut in 1..s.len() {
+        let (a, b) = s.split_at(cut);
+        assert_eq!(feed(&[a, b]).0, want, "cut at {cut}");
+    }
+    let bytes: Vec<&[u8]> = s.chunks(1).collect();
+    assert_eq!(feed(&bytes).0, want, "byte by byte");
+}

@@ -12,10 +12,12 @@ pub mod c37118;
 pub mod core;
 pub mod detect;
 pub mod extract;
+pub mod pi30;
 pub mod registry;
 pub mod sel;
 pub mod solaredge;
 pub mod splitter;
+pub mod tracer;
 pub mod unwrap;
 
 pub use self::core::{

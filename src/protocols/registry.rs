@@ -9,6 +9,8 @@ pub static PROTOCOLS: &[Protocol] = &[
     super::solaredge::PROTOCOL,
     super::c37118::PROTOCOL,
     super::sel::PROTOCOL,
+    super::pi30::PROTOCOL,
+    super::tracer::PROTOCOL,
 ];
 
 /// Every registered protocol, in registry order.

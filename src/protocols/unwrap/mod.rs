@@ -7,7 +7,9 @@
 //! the map back to raw offsets. The framer consumes from the front of that buffer.
 //!
 //! - [`telnet`]: Telnet IAC removal (sel.md §4).
+//! - [`eybond`]: the Eybond WiFi-dongle header around PI30 (pi30_tracer.md §7).
 
+pub mod eybond;
 pub mod telnet;
 
 /// A transport wrapper removed from a raw stream.

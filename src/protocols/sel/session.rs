@@ -117,6 +117,12 @@ struct Login {
     level: String,
     user: Option<String>,
     password: Option<Secret>,
+    /// The relay asked for the password (`Password: ?`).
+    asked: bool,
+    /// The level the relay's next prompt showed.
+    reached: Option<String>,
+    /// The relay answered "Invalid".
+    failed: bool,
 }
 
 /// Per-connection state (see the module docs).
@@ -147,6 +153,9 @@ pub struct Conversation {
     pub unsolicited: Vec<u8>,
     /// Column names of the compressed `MET` reply being read.
     met_header: Vec<String>,
+    /// A command the relay echoed before the master's line was seen (the two directions
+    /// are delivered in acknowledgement order): that line, not to restart the command.
+    echoed: Option<String>,
 }
 
 /// Decodes SEL frames in input order, with one [`Conversation`] per connection.

@@ -131,6 +131,17 @@ pub fn split_fid(v: &str) -> (Option<String>, Option<String>, Option<String>) {
     (Some(parts[..r].join("-")), Some(parts[r].to_string()), date)
 }
 
+/// A short line whose first word is an SEL command (sel.md §3.1): an echo.
+fn is_command_line(t: &str) -> bool {
+    let mut w = t.split_whitespace();
+    let Some(first) = w.next() else { return false };
+    first.len() <= 8
+        && w.count() <= 3
+        && super::super::codes::COMMANDS
+            .iter()
+            .any(|c| first.eq_ignore_ascii_case(c))
+}
+
 fn is_prompt(s: &[u8]) -> bool {
     prompt_level(s).is_some()
 }
@@ -155,7 +166,10 @@ pub fn line(
         let mut r = Record::new("ascii-secret".into(), "password", index, shown.as_bytes());
         r.raw_hex = hexs(if reveal { frame } else { shown.as_bytes() });
         match conv.login.as_mut() {
-            Some(l) if l.password.is_none() => l.password = Some(s.clone()),
+            Some(l) if l.password.is_none() => {
+                l.password = Some(s.clone());
+                r.security = conclude(conv);
+            }
             _ => {
                 r.security = Some(Security {
                     event: "password-change",
@@ -187,7 +201,14 @@ pub fn line(
         }
         inline = Some(s);
     }
-    if is_prompt(trimmed) || trimmed.eq_ignore_ascii_case(b"Password: ?") {
+    if trimmed.eq_ignore_ascii_case(b"Password: ?") {
+        r.msg = "ascii-prompt".into();
+        r.name = "password prompt";
+        a.prompt = Some("Password: ?".into());
+        if let Some(l) = conv.login.as_mut() {
+            l.asked = true;
+        }
+    } else if is_prompt(trimmed) {
         r.msg = "ascii-prompt".into();
         r.name = "prompt";
         prompt(conv, &mut r, &mut a, trimmed);
@@ -227,26 +248,63 @@ fn prompt(conv: &mut Conversation, r: &mut Record, a: &mut Ascii, p: &[u8]) {
     a.access_level = Some(level.into());
     conv.level = Some(level.into());
     a.response_to = conv.last_cmd.as_ref().map(|c| c.0.clone());
-    // A prompt after the password concludes the login (sel.md §3.1).
-    if conv.login.as_ref().is_some_and(|l| l.password.is_some()) {
-        let l = conv.login.take().unwrap_or_default();
-        r.security = Some(login_event(l, Some(level.into()), |req, got| req == got));
+    // The first prompt after `Password: ?` shows the level the login reached (sel.md §3.1).
+    if let Some(l) = conv.login.as_mut().filter(|l| l.asked && l.reached.is_none()) {
+        l.reached = Some(level.into());
+        r.security = conclude(conv);
     }
 }
 
-fn login_event(l: Login, reached: Option<String>, ok: impl Fn(&str, &str) -> bool) -> Security {
-    let success = reached.as_deref().map(|g| ok(&l.level, g)).unwrap_or(false);
+/// The login event, once both the password and the relay's answer are known (the two
+/// directions may come in either order); the login is then over.
+fn conclude(conv: &mut Conversation) -> Option<Security> {
+    let l = conv.login.as_ref()?;
+    if l.password.is_none() || (l.reached.is_none() && !l.failed) {
+        return None;
+    }
+    let l = conv.login.take()?;
+    let success = !l.failed && l.reached.as_deref() == Some(l.level.as_str());
     let default_credential = l.password.as_ref().is_some_and(|p| p.default_credential);
-    Security {
+    Some(Security {
         event: "login",
         command: l.command,
         level_requested: Some(l.level),
         success: Some(success),
-        level_reached: reached,
+        level_reached: l.reached,
         user: l.user,
         password: l.password,
         default_credential,
+    })
+}
+
+/// A new login for `cmd` unless one for it is already in progress (started by the relay's
+/// echo of it).
+fn start_login(conv: &mut Conversation, cmd: &str, level: &str, user: Option<String>) {
+    let same = conv
+        .login
+        .as_ref()
+        .is_some_and(|l| l.command == cmd && l.password.is_none());
+    if !same {
+        conv.login = Some(Login {
+            command: cmd.into(),
+            level: level.into(),
+            user,
+            ..Login::default()
+        });
     }
+}
+
+/// Starts command `w` (line `t`): its name table is cleared, its response pairs with it.
+fn begin_command(conv: &mut Conversation, w: &str, t: &str) {
+    match w {
+        "DNA" => conv.names.dna.clear(),
+        "BNA" => conv.names.bna.clear(),
+        "SNS" => conv.names.sns.clear(),
+        _ => {}
+    }
+    conv.table_rows = 0;
+    conv.met_header.clear();
+    conv.last_cmd = Some((w.to_string(), t.to_string()));
 }
 
 /// A master line as a command; false when it is empty.
@@ -269,19 +327,17 @@ fn command(
     if upper == "USER" {
         conv.ftp_user = Some(args.clone());
     } else if upper == "PASS" {
-        let l = Login {
-            command: "PASS".into(),
-            level: conv.ftp_user.clone().unwrap_or_default(),
-            user: conv.ftp_user.clone(),
-            password: inline.cloned(),
-        };
-        conv.login = Some(l);
-    } else if secrets::is_access_line(t.as_bytes()) {
+        let user = conv.ftp_user.clone();
         conv.login = Some(Login {
-            command: w.clone(),
-            level: access_level(&w).into(),
+            command: "PASS".into(),
+            level: user.clone().unwrap_or_default(),
+            user,
+            password: inline.cloned(),
+            asked: true,
             ..Login::default()
         });
+    } else if secrets::is_access_line(t.as_bytes()) {
+        start_login(conv, &w, access_level(&w), None);
         conv.secret_next = true;
     } else if w == "PAS" {
         conv.secret_next = inline.is_none() && secrets::is_pas_prompting(t.as_bytes());
@@ -327,15 +383,10 @@ fn command(
             ..Security::default()
         });
     }
-    match w.as_str() {
-        "DNA" => conv.names.dna.clear(),
-        "BNA" => conv.names.bna.clear(),
-        "SNS" => conv.names.sns.clear(),
-        _ => {}
+    let echoed = conv.echoed.take();
+    if !echoed.is_some_and(|e| e.eq_ignore_ascii_case(t)) {
+        begin_command(conv, &w, t);
     }
-    conv.table_rows = 0;
-    conv.met_header.clear();
-    conv.last_cmd = Some((w.clone(), t.to_string()));
     a.command = Some(w);
     a.args = (!args.is_empty()).then_some(args);
     true
@@ -350,11 +401,23 @@ fn response(conv: &mut Conversation, r: &mut Record, a: &mut Ascii, text: &str) 
             return;
         }
     }
+    // The echo of a command whose line from the master has not been seen yet.
+    if a.fields.is_none() && is_command_line(t) {
+        let w = normalise(t.split_whitespace().next().unwrap_or(""));
+        if secrets::is_access_line(t.as_bytes()) {
+            start_login(conv, &w, access_level(&w), None);
+        }
+        begin_command(conv, &w, t);
+        conv.echoed = Some(t.to_string());
+        a.echo = true;
+        return;
+    }
     let cmd = conv.last_cmd.as_ref().map(|c| c.0.clone());
     a.response_to = cmd.clone();
     if t.to_ascii_lowercase().contains("invalid") {
-        if let Some(l) = conv.login.take() {
-            r.security = Some(login_event(l, None, |_, _| false));
+        if let Some(l) = conv.login.as_mut() {
+            l.failed = true;
+            r.security = conclude(conv);
         }
     }
     let Some(fields) = a.fields.clone() else {

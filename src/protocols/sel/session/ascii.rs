@@ -249,7 +249,11 @@ fn prompt(conv: &mut Conversation, r: &mut Record, a: &mut Ascii, p: &[u8]) {
     conv.level = Some(level.into());
     a.response_to = conv.last_cmd.as_ref().map(|c| c.0.clone());
     // The first prompt after `Password: ?` shows the level the login reached (sel.md §3.1).
-    if let Some(l) = conv.login.as_mut().filter(|l| l.asked && l.reached.is_none()) {
+    if let Some(l) = conv
+        .login
+        .as_mut()
+        .filter(|l| l.asked && l.reached.is_none())
+    {
         l.reached = Some(level.into());
         r.security = conclude(conv);
     }

@@ -5,6 +5,8 @@ use super::{hexs, text};
 use crate::util::bytes::{at, be_u16};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use std::cell::RefCell;
+use std::sync::Arc;
 
 /// Name tables from the ASCII side (sel.md §3.3): `DNA` rows (8 names each, MSB first),
 /// `BNA` status-byte names (MSB first), `SNS` SER element names.
@@ -13,6 +15,60 @@ pub struct Names {
     pub dna: Vec<Vec<String>>,
     pub bna: Vec<String>,
     pub sns: Vec<String>,
+    /// The bit names last built by [`Names::bit_names`], with what they were built from.
+    pub(crate) cache: RefCell<Option<(usize, Vec<Vec<String>>, BitNames)>>,
+}
+
+/// Relay Word bit names of `n` digital banks, bank-major, bit 7 first (`None` for `"*"`).
+pub type BitNames = Arc<[Option<Arc<str>>]>;
+
+impl Names {
+    /// The names of the bits of `nd` banks: DNA row k names 0..7 for bank k bit 7..0, `"*"`
+    /// unused, `bank{k}.bit{n}` where DNA has no row k (sel.md §2.3 step 5). Built once per
+    /// DNA table and bank count.
+    pub fn bit_names(&self, nd: usize) -> BitNames {
+        if let Some((n, dna, b)) = &*self.cache.borrow() {
+            if *n == nd && *dna == self.dna {
+                return b.clone();
+            }
+        }
+        let b: BitNames = (0..nd * 8)
+            .map(|i| bit_name(self, i / 8, i % 8).map(Arc::from))
+            .collect();
+        *self.cache.borrow_mut() = Some((nd, self.dna.clone(), b.clone()));
+        b
+    }
+}
+
+/// Relay Word bits with their names (serialized as an object name → 0/1, unused bits left
+/// out).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bits {
+    pub names: BitNames,
+    pub bits: Vec<u8>,
+}
+
+impl Bits {
+    /// (name, bit) of every named bit, in order.
+    pub fn pairs(&self) -> Vec<(String, u8)> {
+        self.names
+            .iter()
+            .zip(&self.bits)
+            .filter_map(|(n, b)| n.as_ref().map(|n| (n.to_string(), *b)))
+            .collect()
+    }
+}
+
+impl Serialize for Bits {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (n, b) in self.names.iter().zip(&self.bits) {
+            if let Some(n) = n {
+                m.serialize_entry(&**n, b)?;
+            }
+        }
+        m.end()
+    }
 }
 
 /// One analog channel of a configuration.
@@ -255,7 +311,7 @@ pub struct FmData {
     pub timestamp: Option<String>,
     pub values: Ordered<Analog>,
     /// Relay Word bits: DNA names when known, else `bank{k}.bit{n}` (k from 0, n = bit 7..0).
-    pub digital: Ordered<u8>,
+    pub digital: Bits,
 }
 
 /// The 8-byte timestamp (sel.md §2.3 step 4) as ISO 8601 relay local time.
@@ -435,15 +491,14 @@ pub fn data(
             }
             t
         });
-    let mut digital = Vec::new();
+    let mut bits = Vec::new();
+    let mut bit_names: BitNames = Arc::new([]);
     if let Some(d) = cfg.digital_offset {
+        bit_names = names.bit_names(nd);
+        bits.reserve(nd * 8);
         for k in 0..nd {
             let byte = m[usize::from(d) + k];
-            for j in 0..8 {
-                if let Some(n) = bit_name(names, k, j) {
-                    digital.push((n, (byte >> (7 - j)) & 1));
-                }
-            }
+            bits.extend((0..8).map(|j| (byte >> (7 - j)) & 1));
         }
     }
     let status = status_b.first().copied().unwrap_or(0);
@@ -475,7 +530,10 @@ pub fn data(
         status_set,
         timestamp,
         values: Ordered(values),
-        digital: Ordered(digital),
+        digital: Bits {
+            names: bit_names,
+            bits,
+        },
     })
 }
 

@@ -122,8 +122,9 @@ fn fast_meter_data_with_its_configuration() {
         assert_eq!(v, &Analog::Samples(wv.to_vec()), "{n}");
     }
     // Digital banks at 0x34: bank 0 = 0x80, bank 2 = 0x01 (tshark rows 1 and 3).
-    let bit = |n: &str| d.digital.0.iter().find(|d| d.0 == n).map(|d| d.1);
-    assert_eq!(d.digital.0.len(), 15 * 8);
+    let pairs = d.digital.pairs();
+    let bit = |n: &str| pairs.iter().find(|d| d.0 == n).map(|d| d.1);
+    assert_eq!(pairs.len(), 15 * 8);
     assert_eq!(bit("bank0.bit7"), Some(1));
     assert_eq!(bit("bank0.bit6"), Some(0));
     assert_eq!(bit("bank2.bit0"), Some(1));
@@ -140,10 +141,17 @@ fn fast_meter_data_with_its_configuration() {
         ..Names::default()
     };
     let d = fastmeter::data(&v, &c, 0xC1, 7, &names, &mut a).unwrap();
-    assert_eq!(d.digital.0[0], ("EN".to_string(), 1));
-    assert_eq!(d.digital.0[1], ("TRIP".to_string(), 0));
-    assert_eq!(d.digital.0.len(), 8 + 6 + 13 * 8);
-    assert_eq!(d.digital.0[14].0, "bank2.bit7");
+    let pairs = d.digital.pairs();
+    assert_eq!(pairs[0], ("EN".to_string(), 1));
+    assert_eq!(pairs[1], ("TRIP".to_string(), 0));
+    assert_eq!(pairs.len(), 8 + 6 + 13 * 8);
+    assert_eq!(pairs[14].0, "bank2.bit7");
+    // The names are built once for a DNA table and reused.
+    let again = fastmeter::data(&v, &c, 0xC1, 7, &names, &mut a).unwrap();
+    assert!(std::sync::Arc::ptr_eq(
+        &again.digital.names,
+        &d.digital.names
+    ));
     // Shorter than the configuration asks: not decoded, an anomaly.
     let mut short = v[..40].to_vec();
     short[2] = 40;

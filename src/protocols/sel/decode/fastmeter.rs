@@ -16,8 +16,11 @@ pub struct Names {
     pub bna: Vec<String>,
     pub sns: Vec<String>,
     /// The bit names last built by [`Names::bit_names`], with what they were built from.
-    pub(crate) cache: RefCell<Option<(usize, Vec<Vec<String>>, BitNames)>>,
+    pub(crate) cache: RefCell<Option<BitCache>>,
 }
+
+/// Bank count, DNA table, and the names built from them.
+pub(crate) type BitCache = (usize, Vec<Vec<String>>, BitNames);
 
 /// Relay Word bit names of `n` digital banks, bank-major, bit 7 first (`None` for `"*"`).
 pub type BitNames = Arc<[Option<Arc<str>>]>;

@@ -229,27 +229,25 @@ pub fn decode(m: &[u8], sns: &[String], anomalies: &mut Vec<String>) -> Option<F
     let is_ack = matches!(fc, 0x81 | 0x82 | 0x98);
     let mut b = FmsgBody::default();
     match fc {
-        0x80 => {
-            if d.len() >= 12 {
-                let nrx = usize::from(d[11]);
-                let rx = d.get(12..12 + 2 * nrx);
-                let ntx_at = 12 + 2 * nrx;
-                let ntx = d.get(ntx_at).map(|n| usize::from(*n)).unwrap_or(0);
-                let tx = d.get(ntx_at + 1..ntx_at + 1 + 2 * ntx);
-                let list = |x: Option<&[u8]>| {
-                    x.map(|x| words(x).iter().map(|w| format!("0x{w:04x}")).collect())
-                        .unwrap_or_default()
-                };
-                b.config_block = Some(ConfigBlock {
-                    routing_support: d[0],
-                    rx_status: d[1],
-                    tx_status: d[2],
-                    rx_max_frames: d[3],
-                    tx_max_frames: d[4],
-                    rx_function_codes: list(rx),
-                    tx_function_codes: list(tx),
-                });
-            }
+        0x80 if d.len() >= 12 => {
+            let nrx = usize::from(d[11]);
+            let rx = d.get(12..12 + 2 * nrx);
+            let ntx_at = 12 + 2 * nrx;
+            let ntx = d.get(ntx_at).map(|n| usize::from(*n)).unwrap_or(0);
+            let tx = d.get(ntx_at + 1..ntx_at + 1 + 2 * ntx);
+            let list = |x: Option<&[u8]>| {
+                x.map(|x| words(x).iter().map(|w| format!("0x{w:04x}")).collect())
+                    .unwrap_or_default()
+            };
+            b.config_block = Some(ConfigBlock {
+                routing_support: d[0],
+                rx_status: d[1],
+                tx_status: d[2],
+                rx_max_frames: d[3],
+                tx_max_frames: d[4],
+                rx_function_codes: list(rx),
+                tx_function_codes: list(tx),
+            });
         }
         0x01 => {
             if let Some(x) = d.get(..4) {
@@ -283,23 +281,21 @@ pub fn decode(m: &[u8], sns: &[String], anomalies: &mut Vec<String>) -> Option<F
                 b.soc = be_u32(regs, 2);
             }
         }
-        0xB0 => {
-            if d.len() >= 94 {
-                b.fid = Some(text(&d[..50]));
-                b.rid = Some(text(&d[50..90]));
-                let n = be_u16(d, 90).unwrap_or(0);
-                b.n_controls = be_u16(d, 92);
-                let mut rs = Vec::new();
-                for r in d[94..].chunks_exact(18).take(usize::from(n)) {
-                    rs.push(Region {
-                        name: text(&r[..10]),
-                        base: be_u32(r, 10).unwrap_or(0),
-                        n_words: be_u16(r, 14).unwrap_or(0),
-                        flags: be_u16(r, 16).unwrap_or(0),
-                    });
-                }
-                b.regions = Some(rs);
+        0xB0 if d.len() >= 94 => {
+            b.fid = Some(text(&d[..50]));
+            b.rid = Some(text(&d[50..90]));
+            let n = be_u16(d, 90).unwrap_or(0);
+            b.n_controls = be_u16(d, 92);
+            let mut rs = Vec::new();
+            for r in d[94..].chunks_exact(18).take(usize::from(n)) {
+                rs.push(Region {
+                    name: text(&r[..10]),
+                    base: be_u32(r, 10).unwrap_or(0),
+                    n_words: be_u16(r, 14).unwrap_or(0),
+                    flags: be_u16(r, 16).unwrap_or(0),
+                });
             }
+            b.regions = Some(rs);
         }
         0x31 => b.address = be_u32(d, 0),
         0xB1 => {

@@ -332,9 +332,14 @@ fn command(
         conv.ftp_user = Some(args.clone());
     } else if upper == "PASS" {
         let user = conv.ftp_user.clone();
+        // SEL-400: the FTP user is the level name (`USER 2AC`, sel.md §3.1).
+        let level = match user.as_deref().map(|u| access_level(&normalise(u))) {
+            Some("?") | None => user.clone().unwrap_or_default(),
+            Some(l) => l.to_string(),
+        };
         conv.login = Some(Login {
             command: "PASS".into(),
-            level: user.clone().unwrap_or_default(),
+            level,
             user,
             password: inline.cloned(),
             asked: true,
@@ -478,5 +483,117 @@ fn response(conv: &mut Conversation, r: &mut Record, a: &mut Ascii, text: &str) 
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Session;
+    use crate::protocols::Envelope;
+    use crate::reassembly::Dir;
+    use serde_json::Value;
+
+    /// Feeds (direction, line) pairs of one conversation; the records as JSON.
+    fn run(lines: &[(Dir, &str)], reveal: bool) -> Vec<Value> {
+        let mut s = Session::new(reveal);
+        lines
+            .iter()
+            .map(|(d, l)| {
+                let env = Envelope {
+                    conn: Some(1),
+                    dir: Some(*d),
+                    ..Envelope::default()
+                };
+                serde_json::to_value(s.decode(&env, l.as_bytes())).unwrap()
+            })
+            .collect()
+    }
+
+    use Dir::{C2S as M, S2C as R};
+
+    #[test]
+    fn failed_login_ftp_login_and_password_change() {
+        let r = run(
+            &[
+                (M, "BAC"),
+                (R, "Password: ?"),
+                (M, "guess"),
+                (R, "Invalid Password"),
+                (R, "=>"),
+                (M, "USER 2AC"),
+                (M, "PASS TAIL"),
+                (R, "Password: ?"),
+                (R, "=>>"),
+                (M, "PAS 1 N3wPw"),
+                (M, "pas 2"),
+                (M, "Another1"),
+            ],
+            false,
+        );
+        let s = &r[3]["security"];
+        assert_eq!(
+            (&s["event"], &s["command"], &s["success"]),
+            (
+                &Value::from("login"),
+                &Value::from("BAC"),
+                &Value::from(false)
+            )
+        );
+        assert_eq!(s["level_requested"], "B");
+        assert!(s.get("default_credential").is_none());
+        let s = &r[8]["security"];
+        assert_eq!(
+            (&s["command"], &s["user"]),
+            (&Value::from("PASS"), &Value::from("2AC"))
+        );
+        assert_eq!(
+            (&s["success"], &s["default_credential"]),
+            (&Value::from(true), &Value::from(true))
+        );
+        assert_eq!(r[9]["security"]["event"], "password-change");
+        assert_eq!(r[9]["security"]["level_requested"], "1");
+        assert_eq!(r[9]["command"], "PAS");
+        assert_eq!(r[11]["msg"], "ascii-secret");
+        assert_eq!(r[11]["security"]["event"], "password-change");
+        let all = serde_json::to_string(&r).unwrap();
+        for pw in ["guess", "TAIL", "N3wPw", "Another1"] {
+            assert!(!all.contains(pw), "{pw} in {all}");
+        }
+        // Revealed on request.
+        let r = run(&[(M, "ACC"), (M, "OTTER"), (M, "PAS 1 N3wPw")], true);
+        assert_eq!(r[1]["secret"]["password"], "OTTER");
+        assert!(serde_json::to_string(&r).unwrap().contains("N3wPw"));
+    }
+
+    #[test]
+    fn commands_prompts_met_and_controls() {
+        let r = run(
+            &[
+                (M, "met"),
+                (R, "MET"),
+                (R, "\"IA\",\"IB\",\"01F5\""),
+                (R, "\"10.5\",\"-3\",\"0204\""),
+                (R, "==>>"),
+                (M, "OPEN 1"),
+                (M, "TAR R"),
+                (M, "FIL WRITE SET_1.TXT"),
+                (R, "\"X\",\"0000\""),
+            ],
+            false,
+        );
+        assert_eq!(r[0]["command"], "MET");
+        assert_eq!(r[1]["echo"], true);
+        assert_eq!(r[2]["line_checksum_ok"], true, "{}", r[2]);
+        assert_eq!(r[3]["met"], serde_json::json!({"IA": "10.5", "IB": "-3"}));
+        assert_eq!(r[3]["response_to"], "MET");
+        assert_eq!(r[4]["access_level"], "calibration");
+        assert_eq!(r[5]["control"]["operation"], "open");
+        assert_eq!(r[5]["control"]["number"], 1);
+        assert_eq!(r[5]["security"]["event"], "control");
+        assert_eq!(r[6]["control"]["operation"], "target-reset");
+        assert_eq!(r[7]["security"]["event"], "settings");
+        // A bad line checksum is an anomaly.
+        assert_eq!(r[8]["line_checksum_ok"], false);
+        assert_eq!(r[8]["anomalies"].as_array().unwrap().len(), 1);
     }
 }

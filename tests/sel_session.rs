@@ -360,21 +360,23 @@ fn session_matches_wireshark() {
     assert_eq!((relay[5].0, relay[5].1.len()), (1586, 42));
     assert!(relay[5].1.windows(4).any(|w| w == [0xFF, 0xFF, 0xFF, 0xFE]));
 
-    // ASCII from the client: every command line, in order.
+    // ASCII from the client: every command line, in order; the passwords (OTTER after ACC,
+    // TAIL after 2AC) are redacted markers (sel.md §3.4).
     assert_eq!(
         labelled(&c2s.out, "ascii-line"),
-        [
-            &b"ACC"[..],
-            b"OTTER",
-            b"ID",
-            b"DNA",
-            b"BNA",
-            b"SNS",
-            b"2AC",
-            b"TAIL",
-            b"QUI"
-        ]
+        [&b"ACC"[..], b"ID", b"DNA", b"BNA", b"SNS", b"2AC", b"QUI"]
     );
+    let secrets = labelled(&c2s.out, "ascii-secret");
+    assert_eq!(secrets.len(), 2);
+    for (m, pw) in secrets.iter().zip(["OTTER", "TAIL"]) {
+        let text = std::str::from_utf8(m).unwrap();
+        assert!(text.starts_with("<redacted sha256="), "{text}");
+        assert!(
+            text.ends_with(&format!(" len={} default=1>", pw.len())),
+            "{text}"
+        );
+        assert!(!text.contains(pw));
+    }
     assert!(labelled(&c2s.out, "ascii-prompt").is_empty());
     assert!(labelled(&c2s.out, "cascii-line").is_empty());
     // ASCII from the relay: echoes, banners, prompts.

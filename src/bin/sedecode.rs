@@ -48,6 +48,9 @@ struct Args {
     /// in the input (32 hex characters; "ID KEY" lines if several inverters); nothing else.
     #[arg(long)]
     derive_key: bool,
+    /// Write passwords (SEL logins) in clear instead of a salted hash (docs/SEL.md).
+    #[arg(long)]
+    reveal_secrets: bool,
     /// Skip (with a warning) record lines longer than BYTES; K, M, G suffixes (powers of 1024).
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = cli::parse_size)]
     max_line: usize,
@@ -71,6 +74,7 @@ fn real_main() -> Result<i32> {
     let cfg = DecodeConfig {
         keys: args.key.clone(),
         state_dir: args.state.clone(),
+        reveal_secrets: args.reveal_secrets,
     };
     let mut stage = DecodeStage::new(&cfg).map_err(anyhow::Error::msg)?;
     stage.warn = Box::new(|w| eprintln!("sedecode: warning: {w}"));

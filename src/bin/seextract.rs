@@ -62,6 +62,9 @@ struct Args {
     /// slices packets on a second thread.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
     threads: u8,
+    /// Keep SEL passwords in clear in frame records (default: a salted-hash marker).
+    #[arg(long)]
+    reveal_secrets: bool,
     /// Capture files, directories, or - for stdin.
     #[arg(required = true, value_name = "CAPTURE")]
     inputs: Vec<String>,
@@ -73,6 +76,7 @@ fn main() {
 
 fn real_main() -> Result<i32> {
     let args = Args::parse();
+    sekit::protocols::sel::secrets::set_reveal(args.reveal_secrets);
     let mut cfg = RunConfig::default();
     // Frames only: conflicts between copies of delivered bytes are not reported here, so the
     // per-direction history that detects them is not kept.

@@ -86,6 +86,8 @@ impl fmt::Display for Protocol {
 pub struct DecodeConfig {
     pub keys: Vec<String>,
     pub state_dir: Option<PathBuf>,
+    /// Write passwords in clear (`--reveal-secrets`; SEL logins, docs/SEL.md).
+    pub reveal_secrets: bool,
 }
 
 /// Where a frame (or anything found in a stream) was seen: the provenance every record

@@ -55,14 +55,32 @@
 //! See [`super::evidence`]: checksummed messages and SEL ASCII cues at clean positions (right
 //! after a good unit, with no skipped bytes since).
 //!
-//! Limitation: Telnet removal always runs, so an SEL stream over a raw socket (no Telnet) whose
-//! binary messages hold `FF F0..FF` pairs would lose bytes (sel.md §4 asks for Telnet first).
+//! # Telnet or raw TCP (sel.md §4)
+//! Telnet removal (IAC commands, `FF FF` undoubling) runs only on a Telnet stream: a direction
+//! whose first byte is IAC (0xFF; Telnet peers negotiate at connect, and a raw SEL stream
+//! starts with `A5` or text, never 0xFF). On raw TCP (port servers, RTAC pass-through) every
+//! byte is data: `FF FF` stays two bytes, lengths and checksums hold. Limitation: a Telnet
+//! capture that starts after the negotiation is framed as raw TCP (messages holding 0xFF then
+//! fail their checks and are reported as anomalies), since a direction's state sees neither
+//! the port nor the other direction.
+//!
+//! # Passwords (sel.md §3.4)
+//! See `SelState::redact`: password lines are emitted as [`SECRET`] `ascii-secret` frames whose
+//! bytes are a marker with a salted hash ([`super::secrets`]), unless
+//! [`super::secrets::set_reveal`] was called (`seextract --reveal-secrets`).
 
 use super::evidence::{is_password_prompt, Evidence, LineKind};
 use super::frame::{bare_request_at_end, parse_message, Message, SYNC};
+use super::secrets;
 use crate::protocols::unwrap::telnet::Telnet;
 use crate::protocols::unwrap::{Unwrapped, Unwrapper};
 use crate::protocols::{Found, Label, Parsed, Protocol, StreamState};
+
+/// Label of a line whose password was replaced by a marker ([`super::secrets`]).
+pub const SECRET: &str = "ascii-secret";
+
+/// Telnet's Interpret As Command byte: a direction whose first byte it is speaks Telnet.
+const TELNET_IAC: u8 = 0xFF;
 
 /// Longest line emitted in one piece.
 pub const MAX_LINE: usize = 4096;
@@ -191,6 +209,10 @@ pub struct SelState {
     /// Detection undecided: only the first [`PROBE_BYTES`] raw bytes are looked at unless they
     /// hold SEL evidence.
     probing: bool,
+    /// The next line of this direction is a password (see [`SelState::redact`]).
+    secret_next: bool,
+    /// Telnet removal runs (decided by the first byte, see the module docs); `None` before it.
+    telnet: Option<bool>,
 }
 
 /// While probing, raw bytes of a direction that must show SEL evidence (see
@@ -229,6 +251,7 @@ impl SelState {
         let off = self.raw(p);
         self.flush_garbage(off, emit);
         self.ev.message(!self.dirty, m.request);
+        self.secret_next = false;
         emit(Found::Frame {
             offset: off,
             bytes: m.bytes,
@@ -253,11 +276,13 @@ impl SelState {
             LineKind::of(s)
         };
         self.ev.line(s, kind, !self.dirty, self.after_prompt);
-        emit(Found::Frame {
-            offset: off,
-            bytes: s,
-            kind: Label::Name(kind.label()),
-        });
+        if !self.redact(s, kind, off, emit) {
+            emit(Found::Frame {
+                offset: off,
+                bytes: s,
+                kind: Label::Name(kind.label()),
+            });
+        }
         if kind == (LineKind::Cascii { ok: false }) {
             emit(Found::Anomaly {
                 offset: off,
@@ -267,6 +292,42 @@ impl SelState {
         }
         self.dirty = false;
         self.after_prompt = kind == LineKind::Prompt;
+    }
+
+    /// Password redaction (sel.md §3.4, [`super::secrets`]): the line after an access command
+    /// (`ACC`, `2AC`, `BAC`, `CAL`) or a bare `PAS [level]` in the same direction, unless a
+    /// prompt comes first (the relay's side: it echoes the command, then asks), and the
+    /// secret inside `PAS 1 NEW` / FTP `PASS x` lines, are emitted as `ascii-secret` frames
+    /// whose bytes are the marker. True when the line was emitted so.
+    fn redact(
+        &mut self,
+        s: &[u8],
+        kind: LineKind,
+        off: u64,
+        emit: &mut dyn FnMut(Found<'_>),
+    ) -> bool {
+        let pending = std::mem::take(&mut self.secret_next);
+        if kind == LineKind::Text {
+            self.secret_next = secrets::is_access_line(s) || secrets::is_pas_prompting(s);
+        }
+        if secrets::reveal() || matches!(kind, LineKind::Prompt | LineKind::Password) {
+            return false;
+        }
+        let marker = if pending {
+            secrets::Secret::of(s.trim_ascii(), false)
+                .marker()
+                .into_bytes()
+        } else if let Some((red, _)) = secrets::redact_inline(s, false) {
+            red
+        } else {
+            return false;
+        };
+        emit(Found::Frame {
+            offset: off,
+            bytes: &marker,
+            kind: Label::Name(SECRET),
+        });
+        true
     }
 
     /// A line cut by the end of the data (`fin`).
@@ -478,7 +539,17 @@ impl SelState {
     /// Contiguous raw bytes at `offset`: Telnet removal, then framing.
     fn feed(&mut self, offset: u64, bytes: &[u8], emit: &mut dyn FnMut(Found<'_>)) {
         self.fed += bytes.len() as u64;
-        if self.dec.is_empty() && self.tn.is_transparent(bytes) {
+        let telnet = *self
+            .telnet
+            .get_or_insert(bytes.first() == Some(&TELNET_IAC));
+        if !telnet && !self.dec.is_empty() {
+            // Raw TCP: every byte is data (sel.md §4).
+            self.dec.push(bytes, offset);
+            self.raw_pos = offset + bytes.len() as u64;
+            self.run(None, emit);
+            return;
+        }
+        if self.dec.is_empty() && (!telnet || self.tn.is_transparent(bytes)) {
             // Nothing pending and no Telnet in the chunk: framed where it lies, and only what
             // waits for more bytes is copied.
             self.raw_pos = offset + bytes.len() as u64;
@@ -747,12 +818,67 @@ mod tests {
         assert_eq!(
             labels,
             [
-                LINE, LINE, LINE, "A5C0-req", "A5C1-req", "A5D1-req", LINE, LINE, "A5E0", "A5E3",
-                "A546", "A546", LINE
+                LINE, SECRET, LINE, "A5C0-req", "A5C1-req", "A5D1-req", LINE, SECRET, "A5E0",
+                "A5E3", "A546", "A546", LINE
             ]
         );
         // Offsets are raw: "ACC" follows the 6 IAC bytes.
         assert_eq!(v[0], Out::F(6, b"ACC".to_vec(), LINE));
+        // The passwords (OTTER, TAIL) are markers: a salted hash, the length, a default.
+        for (i, pw) in [(1, &b"OTTER"[..]), (7, b"TAIL")] {
+            let Out::F(off, b, _) = &frames_at(&v, i) else {
+                panic!()
+            };
+            let m = crate::protocols::sel::secrets::Secret::parse_marker(b).unwrap();
+            assert_eq!((m.length, m.default_credential), (pw.len(), true));
+            assert_eq!(m.hash, crate::protocols::sel::secrets::hash(pw));
+            assert!(memchr::memmem::find(b, pw).is_none());
+            assert!(*off > 6);
+        }
+    }
+
+    fn frames_at(v: &[Out], i: usize) -> Out {
+        v.iter()
+            .filter(|o| matches!(o, Out::F(..)))
+            .nth(i)
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn raw_tcp_keeps_ff_ff_as_data() {
+        // sel.md §4: no IAC at the start → raw TCP; the A5C1 configuration holds FF FF FF FF
+        // FF FF (calculation-block offsets) and the A5D1 data an FF bank: both are framed
+        // whole, with their checksums, as they are on the wire.
+        let mut raw = b"=>".to_vec();
+        raw.extend(vector("sel551_A5C1_fastmeter_config"));
+        raw.extend(vector("sel551_A5D1_fastmeter_data_SYNTH"));
+        raw.extend(b"\r\n=>");
+        let (whole, _) = feed(&[&raw]);
+        assert!(anomalies(&whole).is_empty(), "{whole:?}");
+        assert_eq!(
+            frames(&whole),
+            vec![
+                (PROMPT, b"=>".to_vec()),
+                ("A5C1", vector("sel551_A5C1_fastmeter_config")),
+                ("A5D1", vector("sel551_A5D1_fastmeter_data_SYNTH")),
+                (PROMPT, b"=>".to_vec()),
+            ]
+        );
+        assert_eq!(bytewise(&raw).0, whole);
+        for cut in 0..raw.len() {
+            assert_eq!(feed(&[&raw[..cut], &raw[cut..]]).0, whole, "cut {cut}");
+        }
+        // The same bytes Telnet-escaped after a negotiation: undoubled to the same messages.
+        let mut tn = hex("FFFB01");
+        tn.extend(dbl(&raw));
+        let (t, _) = feed(&[&tn]);
+        assert_eq!(frames(&t), frames(&whole));
+        assert_eq!(bytewise(&tn).0, t);
+        // Doubled bytes on raw TCP are two data bytes: the checksum fails, nothing is
+        // undoubled into a valid message.
+        let (d, _) = feed(&[&dbl(&raw)]);
+        assert!(!frames(&d).iter().any(|f| f.0 == "A5C1"));
     }
 
     #[test]

@@ -45,11 +45,8 @@ fn real_main() -> anyhow::Result<i32> {
             eprintln!("sereplay: warning: {w}");
         }
     };
-    let mut bound = |a: std::net::SocketAddr| {
-        if !quiet {
-            eprintln!("sereplay: listening on {a}");
-        }
-    };
+    // Printed even with --quiet: with port 0 it is the only way to learn the port.
+    let mut bound = |a: std::net::SocketAddr| eprintln!("sereplay: listening on {a}");
     let result = sekit::replay::options::execute(&args.mode, &run, &mut warn, &mut bound);
     run.stop.store(true, Ordering::Relaxed);
     if let Some(p) = progress {

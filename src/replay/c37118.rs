@@ -7,9 +7,9 @@ use super::serve::{Framer, Session, SessionCtx, Stream};
 use super::source::{Conversation, Msg};
 use super::{wanted, FrameClock, Replayer};
 use crate::protocols::c37118::codes::{CmdCode, FrameType};
-use crate::protocols::c37118::frame::{build, Header};
+use crate::protocols::c37118::frame::{build, parse_frame, Header};
 use crate::protocols::c37118::PROTOCOL;
-use crate::protocols::Protocol;
+use crate::protocols::{Parsed, Protocol};
 use crate::reassembly::Dir;
 use crate::util::bytes::{be_u16, be_u32};
 
@@ -163,7 +163,7 @@ impl PmuSession {
             .collect();
         let stream = Stream::new(&data, &ctx.timing, ctx.rewriter(&data));
         PmuSession {
-            framer: Framer::new(PROTOCOL),
+            framer: Framer::checked(PROTOCOL, |b| matches!(parse_frame(b), Parsed::Bad(_))),
             replies,
             stream,
         }

@@ -92,11 +92,7 @@ pub trait Replayer: Sync {
 }
 
 /// Every protocol replay knows, by the registry's protocols.
-pub static REPLAYERS: &[&dyn Replayer] = &[
-    &solaredge::SolarEdge,
-    &c37118::C37118,
-    &sel::Sel,
-];
+pub static REPLAYERS: &[&dyn Replayer] = &[&solaredge::SolarEdge, &c37118::C37118, &sel::Sel];
 
 /// The replayer of a protocol.
 pub fn replayer(p: Protocol) -> Result<&'static dyn Replayer, ReplayError> {

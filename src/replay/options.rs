@@ -182,7 +182,11 @@ fn dry_run(msgs: &[&Msg], t: &Timing, out: &mut dyn Write) -> std::io::Result<()
         let (d, k, n) = (m.dir.as_str(), &m.kind, m.bytes.len());
         writeln!(out, "0\t{i}\t{due:.6}\t{d}\t{k}\t{n}")?;
     }
-    let loops = if t.loops == 0 { "forever".to_string() } else { t.loops.to_string() };
+    let loops = if t.loops == 0 {
+        "forever".to_string()
+    } else {
+        t.loops.to_string()
+    };
     writeln!(
         out,
         "# {} messages per pass, passes: {loops}, period {:.6} s",
@@ -192,12 +196,7 @@ fn dry_run(msgs: &[&Msg], t: &Timing, out: &mut dyn Write) -> std::io::Result<()
 }
 
 /// The messages a mode sends: the chosen side, filtered by `--only`.
-fn side<'c>(
-    r: &dyn Replayer,
-    conv: &'c Conversation,
-    dir: Dir,
-    only: &[String],
-) -> Vec<&'c Msg> {
+fn side<'c>(r: &dyn Replayer, conv: &'c Conversation, dir: Dir, only: &[String]) -> Vec<&'c Msg> {
     conv.side(dir).filter(|m| wanted(r, m, only)).collect()
 }
 
@@ -218,7 +217,10 @@ pub fn execute(
     };
     let conv = select(msgs, &sel)?;
     let r = replayer(conv.proto)?;
-    let dir_arg = c.dir.as_deref().map(|d| if d == "c2s" { Dir::C2S } else { Dir::S2C });
+    let dir_arg = c
+        .dir
+        .as_deref()
+        .map(|d| if d == "c2s" { Dir::C2S } else { Dir::S2C });
     let dir = match mode {
         Mode::Push { .. } => dir_arg.unwrap_or(Dir::C2S),
         Mode::Serve { .. } => r.device(&conv),

@@ -78,7 +78,8 @@ impl Plan {
             Pace::Asap => offsets.resize(ts.len(), 0),
             Pace::Rate(r) => {
                 let step = 1e9 / r.max(1e-9);
-                offsets.extend((0..ts.len()).map(|i| (i as f64 * step).min(u64::MAX as f64) as u64));
+                offsets
+                    .extend((0..ts.len()).map(|i| (i as f64 * step).min(u64::MAX as f64) as u64));
             }
             Pace::Speed(s) => {
                 // Captured offsets, capped gaps, summed exactly in integers; divided once.
@@ -120,7 +121,11 @@ impl Plan {
     /// Every (pass, index) in order: finite unless `loops` is 0.
     pub fn steps(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
         let n = self.offsets.len();
-        let passes = if self.loops == 0 { u64::MAX } else { self.loops };
+        let passes = if self.loops == 0 {
+            u64::MAX
+        } else {
+            self.loops
+        };
         (0..if n == 0 { 0 } else { passes }).flat_map(move |k| (0..n).map(move |i| (k, i)))
     }
 
@@ -216,8 +221,7 @@ impl<C: Clock> Pacer<C> {
             }
             let now = self.clock.now();
             if now >= target {
-                if self.drop_late
-                    && next_due.is_some_and(|n| now >= self.anchor.saturating_add(n))
+                if self.drop_late && next_due.is_some_and(|n| now >= self.anchor.saturating_add(n))
                 {
                     return Verdict::Drop;
                 }

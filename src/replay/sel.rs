@@ -72,7 +72,10 @@ mod tests {
 
     #[test]
     fn keys_ignore_case_and_spacing() {
-        assert_eq!(key("ascii-line", b"id\r\n"), (b"ID".to_vec(), b"ID".to_vec()));
+        assert_eq!(
+            key("ascii-line", b"id\r\n"),
+            (b"ID".to_vec(), b"ID".to_vec())
+        );
         assert_eq!(key("ascii-line", b"ACC 2\r\n").1, b"ACC".to_vec());
         assert_eq!(key("A5C0-req", &[0xA5, 0xC0]).1, vec![0xA5, 0xC0]);
         assert_eq!(telnet_escape(vec![1, 0xFF, 2]), vec![1, 0xFF, 0xFF, 2]);

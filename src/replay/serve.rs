@@ -51,35 +51,73 @@ pub trait Session: Send {
 pub struct Framer {
     state: Box<dyn StreamState>,
     offset: u64,
+    /// Bytes not yet part of a frame, and the stream offset of the first.
+    tail: Vec<u8>,
+    base: u64,
+    /// Whether bytes waiting for the rest of a frame cannot start one (the protocol's own
+    /// parse says so).
+    bad_start: fn(&[u8]) -> bool,
 }
+
+/// Most bytes a client may send that are not (yet) a frame.
+const MAX_TAIL: usize = 64 * 1024;
 
 impl Framer {
     pub fn new(p: Protocol) -> Framer {
+        Framer::checked(p, |_| false)
+    }
+
+    pub fn checked(p: Protocol, bad_start: fn(&[u8]) -> bool) -> Framer {
         Framer {
             state: p.new_state(),
             offset: 0,
+            tail: Vec::new(),
+            base: 0,
+            bad_start,
         }
     }
 
     /// The frames (kind, bytes) these bytes complete; an error at the first bytes that are
     /// not a frame of the protocol.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
-        let (mut frames, mut bad) = (Vec::new(), None);
+        let (mut frames, mut bad, mut end) = (Vec::new(), None, self.base);
         self.state.data(self.offset, bytes, &mut |f| match f {
-            Found::Frame { bytes, kind, .. } => frames.push((kind.to_string(), bytes.to_vec())),
+            Found::Frame {
+                offset,
+                bytes,
+                kind,
+            } => {
+                end = end.max(offset + bytes.len() as u64);
+                frames.push((kind.to_string(), bytes.to_vec()));
+            }
             Found::Anomaly {
                 offset,
                 len,
                 reason,
             } => {
-                bad.get_or_insert(format!("{len} bytes at offset {offset} are no frame ({reason})"));
+                bad.get_or_insert(format!(
+                    "{len} bytes at offset {offset} are no frame ({reason})"
+                ));
             }
         });
         self.offset += bytes.len() as u64;
-        match bad {
-            Some(b) => Err(b),
-            None => Ok(frames),
+        if let Some(b) = bad {
+            return Err(b);
         }
+        self.tail.extend_from_slice(bytes);
+        let done = usize::try_from(end - self.base).unwrap_or(usize::MAX);
+        self.tail.drain(..done.min(self.tail.len()));
+        self.base = end;
+        if self.tail.len() > MAX_TAIL {
+            return Err(format!("{} bytes without a frame", self.tail.len()));
+        }
+        if !self.tail.is_empty() && (self.bad_start)(&self.tail) {
+            return Err(format!(
+                "bytes at offset {} do not start a frame",
+                self.base
+            ));
+        }
+        Ok(frames)
     }
 }
 
@@ -193,7 +231,10 @@ pub fn serve(
         match listener.accept() {
             Ok((sock, peer)) => {
                 if active.load(Relaxed) >= opts.max_clients {
-                    run.log(&format!("{peer}: refused, {} clients already", opts.max_clients));
+                    run.log(&format!(
+                        "{peer}: refused, {} clients already",
+                        opts.max_clients
+                    ));
                     let _ = sock.shutdown(Shutdown::Both);
                     continue;
                 }
@@ -289,17 +330,15 @@ fn play(
         } else {
             let t = Duration::from_nanos(wait.unwrap_or(50_000_000).min(50_000_000) - 1_000_000);
             match rx.recv_timeout(t) {
-                Ok(FromClient::Bytes(b)) => {
-                    match session.input(&b, &mut out) {
-                        Ok(n) => {
-                            run.stats.received.fetch_add(n, Relaxed);
-                        }
-                        Err(e) => {
-                            run.stats.clients_dropped.fetch_add(1, Relaxed);
-                            return format!("dropped: {e}");
-                        }
+                Ok(FromClient::Bytes(b)) => match session.input(&b, &mut out) {
+                    Ok(n) => {
+                        run.stats.received.fetch_add(n, Relaxed);
                     }
-                }
+                    Err(e) => {
+                        run.stats.clients_dropped.fetch_add(1, Relaxed);
+                        return format!("dropped: {e}");
+                    }
+                },
                 Ok(FromClient::Closed(why)) => return why,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => return "disconnected".into(),

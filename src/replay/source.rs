@@ -117,8 +117,7 @@ fn is_jsonl(path: &str) -> bool {
 /// Every frame in the inputs: capture files and directories through the extractor, JSON
 /// Lines files record by record. Warnings go to `warn`.
 pub fn load(paths: &[String], warn: &mut dyn FnMut(String)) -> Result<Vec<Msg>, ReplayError> {
-    let (json, caps): (Vec<String>, Vec<String>) =
-        paths.iter().cloned().partition(|p| is_jsonl(p));
+    let (json, caps): (Vec<String>, Vec<String>) = paths.iter().cloned().partition(|p| is_jsonl(p));
     let mut out = Vec::new();
     for p in &json {
         let f = std::fs::File::open(p).map_err(|e| ReplayError::Input(format!("{p}: {e}")))?;

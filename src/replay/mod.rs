@@ -79,8 +79,9 @@ pub trait Replayer: Sync {
     fn device(&self, _conv: &Conversation) -> Dir {
         Dir::S2C
     }
-    /// Bytes of a frame as they go on the wire (SEL under Telnet doubles 0xFF).
-    fn wire(&self, _conv: &Conversation, frame: Vec<u8>) -> Vec<u8> {
+    /// Bytes of a frame of this kind as they go on the wire (SEL: line ends put back, 0xFF
+    /// doubled under Telnet).
+    fn wire(&self, _conv: &Conversation, _kind: &str, frame: Vec<u8>) -> Vec<u8> {
         frame
     }
     /// A configuration to repeat over UDP (`--config-every`): C37.118 CFG-2.

@@ -247,7 +247,7 @@ pub fn execute(
                 expect_reply: expect_reply.then(|| Duration::from_millis(*reply_timeout)),
                 linger: Duration::from_millis(*linger),
             };
-            let wire = |f: Vec<u8>| r.wire(&conv, f);
+            let wire = |m: &Msg, f: Vec<u8>| r.wire(&conv, &m.kind, f);
             push(conv.proto, &msgs, &c.timing(), &rw, &wire, &opts, run)
         }
         Mode::Serve {

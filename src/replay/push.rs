@@ -27,14 +27,13 @@ pub struct PushOpts {
 }
 
 /// Sends `msgs` on the plan of `timing` through `send` (called with the rewritten frame);
-/// `before` runs before each message (UDP's periodic configuration), `after` after it
-/// (waiting for a reply). Returns at the end, on SIGINT, or at the first send error.
+/// `after` runs after each message (waiting for a reply). Returns at the end, on SIGINT, or at the first send error.
 pub fn send_all(
     msgs: &[&Msg],
     timing: &Timing,
     rw: &Rewriter,
     run: &Run,
-    send: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    send: &mut dyn FnMut(&Msg, Vec<u8>) -> Result<(), String>,
     after: &mut dyn FnMut(),
 ) -> Result<(), String> {
     let ts: Vec<_> = msgs.iter().map(|m| m.ts).collect();
@@ -51,7 +50,7 @@ pub fn send_all(
             Verdict::Drop => continue,
             Verdict::Send { .. } => {}
         }
-        send(&rw.apply(&msgs[i].bytes, k))?;
+        send(msgs[i], rw.apply(&msgs[i].bytes, k))?;
         run.stats.sent.fetch_add(1, Relaxed);
         after();
     }
@@ -64,7 +63,7 @@ pub fn push(
     msgs: &[&Msg],
     timing: &Timing,
     rw: &Rewriter,
-    wire: &dyn Fn(Vec<u8>) -> Vec<u8>,
+    wire: &dyn Fn(&Msg, Vec<u8>) -> Vec<u8>,
     opts: &PushOpts,
     run: &Run,
 ) -> Result<(), ReplayError> {
@@ -104,8 +103,8 @@ pub fn push(
             }
         }
     });
-    let mut send = |f: &[u8]| -> Result<(), String> {
-        sock.write_all(&wire(f.to_vec()))
+    let mut send = |m: &Msg, f: Vec<u8>| -> Result<(), String> {
+        sock.write_all(&wire(m, f))
             .map_err(|e| format!("write: {e}"))
     };
     let mut after = || {

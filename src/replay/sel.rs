@@ -8,6 +8,8 @@ use super::serve::{Session, SessionCtx};
 use super::source::Conversation;
 use super::table::TableSession;
 use super::Replayer;
+use crate::protocols::sel::codes::PROMPT;
+use crate::protocols::sel::frame::{bare_request_at_end, request_name};
 use crate::protocols::sel::PROTOCOL;
 use crate::protocols::Protocol;
 use crate::reassembly::Dir;
@@ -33,6 +35,26 @@ fn key(kind: &str, bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (bytes.to_vec(), bytes[..bytes.len().min(2)].to_vec())
 }
 
+/// A binary response answers the bare request of its own type (`A5C1` answers `A5 C1`,
+/// sel.md §1), wherever the capture order put it.
+fn answers(kind: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    (bytes.first() == Some(&0xA5) && !kind.ends_with("-req"))
+        .then(|| bytes[..bytes.len().min(2)].to_vec())
+}
+
+/// Two bytes `A5 t` of a request type, nothing after them: the bare request (sel.md §1), which
+/// the framer can only tell once the master has gone quiet.
+/// Line ends before it (after the last frame) are skipped.
+fn bare_request(tail: &[u8]) -> Option<(&'static str, usize)> {
+    let at = tail.iter().position(|b| !matches!(b, b'\r' | b'\n' | 0))?;
+    let req = &tail[at..];
+    if req.len() == 2 && bare_request_at_end(req) {
+        Some((request_name(req[1])?, at))
+    } else {
+        None
+    }
+}
+
 /// Telnet (TCP port 23) doubles every 0xFF data byte (RFC 854, sel.md §4).
 pub fn telnet_escape(frame: Vec<u8>) -> Vec<u8> {
     if !frame.contains(&0xFF) {
@@ -53,7 +75,15 @@ impl Replayer for Sel {
         PROTOCOL
     }
 
-    fn wire(&self, conv: &Conversation, frame: Vec<u8>) -> Vec<u8> {
+    /// ASCII lines (and the password prompt) get a CR LF (the framer reports lines without
+    /// it, sel.md §3);
+    /// under Telnet (TCP port 23) 0xFF is doubled.
+    fn wire(&self, conv: &Conversation, kind: &str, mut frame: Vec<u8>) -> Vec<u8> {
+        // A password prompt ends its line too: the relay's next output starts a new one.
+        let password = kind == PROMPT && frame.first() != Some(&b'=');
+        if kind.ends_with("line") || password {
+            frame.extend_from_slice(b"\r\n");
+        }
         if conv.server.port() == 23 {
             telnet_escape(frame)
         } else {
@@ -62,7 +92,9 @@ impl Replayer for Sel {
     }
 
     fn session(&self, ctx: SessionCtx) -> Box<dyn Session> {
-        Box::new(TableSession::new(&ctx, Dir::S2C, key))
+        let mut s = TableSession::new(&ctx, Dir::S2C, key, answers);
+        s.idle = Some(bare_request);
+        Box::new(s)
     }
 }
 

@@ -37,7 +37,7 @@ impl SessionCtx {
 pub trait Session: Send {
     /// The client connected: what the device says first.
     fn start(&mut self, _out: &mut Vec<Vec<u8>>) {}
-    /// Bytes from the client; replies go to `out`. An error (garbage, a protocol violation)
+    /// Bytes from the client; replies (as they go on the wire) go to `out`. An error (garbage, a protocol violation)
     /// ends the client.
     /// Returns how many frames the bytes completed.
     fn input(&mut self, bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<u64, String>;
@@ -45,10 +45,16 @@ pub trait Session: Send {
     fn stream(&mut self) -> Option<&mut Stream> {
         None
     }
+    /// The client has been quiet for a while (a request may be waiting for bytes that will
+    /// not come); returns how many frames that completed.
+    fn idle(&mut self, _out: &mut Vec<Vec<u8>>) -> u64 {
+        0
+    }
 }
 
 /// A client's byte stream cut into the protocol's frames.
 pub struct Framer {
+    proto: Protocol,
     state: Box<dyn StreamState>,
     offset: u64,
     /// Bytes not yet part of a frame, and the stream offset of the first.
@@ -58,6 +64,9 @@ pub struct Framer {
     /// parse says so).
     bad_start: fn(&[u8]) -> bool,
 }
+
+/// What a quiet client's waiting bytes are, if a whole message: its kind and where it starts.
+pub type IdleFn = fn(&[u8]) -> Option<(&'static str, usize)>;
 
 /// Most bytes a client may send that are not (yet) a frame.
 const MAX_TAIL: usize = 64 * 1024;
@@ -69,6 +78,7 @@ impl Framer {
 
     pub fn checked(p: Protocol, bad_start: fn(&[u8]) -> bool) -> Framer {
         Framer {
+            proto: p,
             state: p.new_state(),
             offset: 0,
             tail: Vec::new(),
@@ -118,6 +128,21 @@ impl Framer {
             ));
         }
         Ok(frames)
+    }
+}
+
+impl Framer {
+    /// The client went quiet: bytes waiting for more that `decide` takes as a whole message
+    /// (SEL's bare 2-byte request, sel.md §1) are that message; framing starts afresh after it.
+    /// `decide` gives the message's kind and where it starts in the waiting bytes.
+    pub fn idle(&mut self, decide: IdleFn) -> Option<(String, Vec<u8>)> {
+        let (kind, at) = decide(&self.tail).filter(|_| !self.tail.is_empty())?;
+        let at = at.min(self.tail.len());
+        let frame = std::mem::take(&mut self.tail).split_off(at);
+        // A fresh state, fed from offset 0 again (a later offset would be a gap to it).
+        self.state = self.proto.new_state();
+        (self.base, self.offset) = (0, 0);
+        Some((kind.to_string(), frame))
     }
 }
 
@@ -308,8 +333,7 @@ fn play(
     session.start(&mut out);
     let mut send = |out: &mut Vec<Vec<u8>>| -> Result<(), String> {
         for f in out.drain(..) {
-            let wire = ctx.replayer.wire(&ctx.conv, f);
-            sock.write_all(&wire).map_err(|e| format!("write: {e}"))?;
+            sock.write_all(&f).map_err(|e| format!("write: {e}"))?;
             run.stats.sent.fetch_add(1, Relaxed);
         }
         Ok(())
@@ -340,7 +364,10 @@ fn play(
                     }
                 },
                 Ok(FromClient::Closed(why)) => return why,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let n = session.idle(&mut out);
+                    run.stats.received.fetch_add(n, Relaxed);
+                }
                 Err(mpsc::RecvTimeoutError::Disconnected) => return "disconnected".into(),
             }
         }

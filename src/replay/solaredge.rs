@@ -88,6 +88,6 @@ impl Replayer for SolarEdge {
 
     fn session(&self, ctx: SessionCtx) -> Box<dyn Session> {
         let dev = self.device(&ctx.conv);
-        Box::new(TableSession::new(&ctx, dev, key))
+        Box::new(TableSession::new(&ctx, dev, key, |_, _| None))
     }
 }

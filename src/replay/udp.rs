@@ -52,7 +52,7 @@ pub fn udp(
         .filter(|_| opts.config_every.is_some())
         .map(|c| rw.apply(&c, 0));
     let mut next_config = Instant::now();
-    let mut send = |f: &[u8]| -> Result<(), String> {
+    let mut send = |_: &Msg, f: Vec<u8>| -> Result<(), String> {
         if let (Some(c), Some(every)) = (&config, opts.config_every) {
             if Instant::now() >= next_config {
                 sock.send_to(c, to).map_err(|e| format!("send: {e}"))?;
@@ -60,7 +60,7 @@ pub fn udp(
                 next_config = Instant::now() + every;
             }
         }
-        sock.send_to(f, to).map_err(|e| format!("send: {e}"))?;
+        sock.send_to(&f, to).map_err(|e| format!("send: {e}"))?;
         Ok(())
     };
     send_all(msgs, timing, rw, run, &mut send, &mut || {})

@@ -230,3 +230,55 @@ pub fn of<'a>(recs: &'a [Value], ty: &str, dir: &str) -> Vec<&'a Value> {
         .filter(|r| r["type"] == ty && r["dir"] == dir)
         .collect()
 }
+
+/// Plays the other side of a served conversation: connects, reads what the device says
+/// first, then sends each message and reads the answers until the line is quiet for 150 ms.
+/// With `swap` the recording has the device as the client (a SolarEdge inverter dials out).
+/// Returns the bytes received after each message (index 0: the greeting).
+pub fn drive(addr: SocketAddr, rec: &mut Recorder, msgs: &[Vec<u8>], swap: bool) -> Vec<Vec<u8>> {
+    let mut sock = std::net::TcpStream::connect(addr).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_millis(150)))
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let mut read = |sock: &mut std::net::TcpStream, rec: &mut Recorder| {
+        let mut got = Vec::new();
+        while let Ok(n) = sock.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if swap {
+                rec.sent(&buf[..n]);
+            } else {
+                rec.received(&buf[..n]);
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    };
+    let mut out = vec![read(&mut sock, rec)];
+    for m in msgs {
+        sock.write_all(m).unwrap();
+        if swap {
+            rec.received(m);
+        } else {
+            rec.sent(m);
+        }
+        out.push(read(&mut sock, rec));
+    }
+    out
+}
+
+/// The frame records of one direction as (kind, hex), sorted.
+pub fn frame_set(recs: &[Value], dir: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = of(recs, "frame", dir)
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().into(),
+                r["hex"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}

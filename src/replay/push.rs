@@ -26,6 +26,9 @@ pub struct PushOpts {
     pub linger: Duration,
 }
 
+/// Puts one (rewritten) message on the wire.
+pub type SendFn<'a> = dyn FnMut(&Msg, Vec<u8>) -> Result<(), String> + 'a;
+
 /// Sends `msgs` on the plan of `timing` through `send` (called with the rewritten frame);
 /// `after` runs after each message (waiting for a reply). Returns at the end, on SIGINT, or at the first send error.
 pub fn send_all(
@@ -33,7 +36,7 @@ pub fn send_all(
     timing: &Timing,
     rw: &Rewriter,
     run: &Run,
-    send: &mut dyn FnMut(&Msg, Vec<u8>) -> Result<(), String>,
+    send: &mut SendFn<'_>,
     after: &mut dyn FnMut(),
 ) -> Result<(), String> {
     let ts: Vec<_> = msgs.iter().map(|m| m.ts).collect();

@@ -78,6 +78,14 @@ fn round_trip_gives_the_original_records() {
     rec.write(&out);
     server.wait();
     assert_eq!(count_data(&got), DATA);
+    if let Some((frames, bad)) = tshark_synphasor(&out) {
+        assert_eq!(bad, 0, "tshark finds errors in {}", out.display());
+        assert_eq!(
+            frames,
+            DATA + 1 + 3,
+            "tshark: data, CFG-2 and our 3 commands"
+        );
+    }
 
     let want = decode(&sample(TCP));
     let have = decode(out.to_str().unwrap());
@@ -119,6 +127,8 @@ fn loop_3_with_rewrite_time_now_gives_increasing_times_and_good_crcs() {
     ]);
     let mut rec = Recorder::new(("127.0.0.1", 40000), ("127.0.0.1", 4712));
     let got = pdc(server.addr, &mut rec, 3 * DATA);
+    let out = tmp("c37_loop3.pcap");
+    rec.write(&out);
     server.wait();
     let all = frames(&got);
     let data: Vec<&Vec<u8>> = all
@@ -127,6 +137,15 @@ fn loop_3_with_rewrite_time_now_gives_increasing_times_and_good_crcs() {
         .map(|(_, f)| f)
         .collect();
     assert_eq!(data.len(), 3 * DATA);
+    // Wireshark decodes every rewritten frame (and our commands) without an error.
+    if let Some((frames, bad)) = tshark_synphasor(&out) {
+        assert_eq!(bad, 0, "tshark finds errors in {}", out.display());
+        assert_eq!(
+            frames,
+            all.len() + 3,
+            "tshark: C37.118 PDUs, ours and the replayed"
+        );
+    }
     let t0 = now();
     let mut last = (0u32, 0u32);
     for (_, f) in &all {

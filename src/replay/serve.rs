@@ -331,15 +331,15 @@ fn play(
     let mut session = ctx.replayer.session(ctx.clone());
     let mut out = Vec::new();
     session.start(&mut out);
-    let mut send = |out: &mut Vec<Vec<u8>>| -> Result<(), String> {
+    let mut send = |out: &mut Vec<Vec<u8>>| -> std::io::Result<()> {
         for f in out.drain(..) {
-            sock.write_all(&f).map_err(|e| format!("write: {e}"))?;
+            sock.write_all(&f)?;
             run.stats.sent.fetch_add(1, Relaxed);
         }
         Ok(())
     };
     if let Err(e) = send(&mut out) {
-        return format!("dropped: {e}");
+        return write_failed(&e, run);
     }
     loop {
         if run.stopped() {
@@ -372,8 +372,18 @@ fn play(
             }
         }
         if let Err(e) = send(&mut out) {
-            run.stats.clients_dropped.fetch_add(1, Relaxed);
-            return format!("dropped: {e}");
+            return write_failed(&e, run);
         }
     }
+}
+
+/// How a client ends when a write to it fails: a client that went away (reset, broken pipe)
+/// disconnected, whichever of the reader and the writer notices first; any other error drops it.
+fn write_failed(e: &std::io::Error, run: &Run) -> String {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+    if matches!(e.kind(), BrokenPipe | ConnectionReset | ConnectionAborted) {
+        return format!("disconnected (write: {e})");
+    }
+    run.stats.clients_dropped.fetch_add(1, Relaxed);
+    format!("dropped: write: {e}")
 }

@@ -282,3 +282,46 @@ pub fn frame_set(recs: &[Value], dir: &str) -> Vec<(String, String)> {
     v.sort();
     v
 }
+
+/// Wireshark's verdict on a capture of replayed traffic: (C37.118 PDUs it decoded, malformed
+/// or error-level expert items). None, after a loud message, when tshark is not installed
+/// (scripts/test-deps.sh installs it).
+pub fn tshark_synphasor(pcap: &Path) -> Option<(usize, usize)> {
+    let run = |filter: &str, field: &str| {
+        Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(pcap)
+            .args([
+                "-d",
+                "tcp.port==4712,synphasor",
+                "-Y",
+                filter,
+                "-T",
+                "fields",
+            ])
+            .args(["-e", field])
+            .output()
+    };
+    let Ok(ok) = run("synphasor", "synphasor.frtype") else {
+        eprintln!("\n\n*** tshark not installed: Wireshark's check of the replayed traffic SKIPPED ***\n\n");
+        return None;
+    };
+    assert!(
+        ok.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let bad = run(
+        "_ws.malformed || _ws.expert.severity >= error",
+        "frame.number",
+    )
+    .unwrap();
+    // One line per packet, its PDUs' frame types separated by commas.
+    let items = |o: &std::process::Output| {
+        o.stdout
+            .split(|&b| b == b'\n' || b == b',')
+            .filter(|l| !l.is_empty())
+            .count()
+    };
+    Some((items(&ok), items(&bad)))
+}

@@ -221,6 +221,12 @@ pub trait StreamState: Send {
     fn hopeless(&self) -> bool {
         false
     }
+    /// Frames found so far whose own check (CRC, checksum) verified: what the rule "a valid
+    /// frame in each direction" counts (docs/PROTOCOLS.md). Frames kept although their check
+    /// failed (PI30 `bad-crc`) and unchecked text (SEL lines, prompts) are not counted.
+    fn checked_frames(&self) -> u64 {
+        0
+    }
     /// Bytes this state holds, its own size included (buffers by capacity): what the memory
     /// budget of the reassembly counts for it (docs/REASSEMBLY.md, "Memory budget").
     fn footprint(&self) -> usize {

@@ -73,14 +73,6 @@ impl<C> Held<C> {
         self.items.push((ctx, kept));
     }
 
-    /// Frames held.
-    pub fn frames(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|(_, k)| matches!(k, Kept::Frame { .. }))
-            .count()
-    }
-
     /// Bytes of frames held.
     pub fn bytes(&self) -> usize {
         self.data.len()
@@ -233,13 +225,14 @@ impl<C: Clone> Detector<C> {
         }
     }
 
-    /// Valid frames a still-undecided probe of `p` has found.
-    pub fn probe_frames(&self, p: Protocol) -> usize {
+    /// Frames with a verified check a still-undecided probe of `p` has found
+    /// ([`StreamState::checked_frames`]).
+    pub fn probe_frames(&self, p: Protocol) -> u64 {
         match &self.phase {
             Phase::Probing(probes) => probes
                 .iter()
                 .filter(|pr| pr.state.protocol() == p)
-                .map(|pr| pr.held.frames())
+                .map(|pr| pr.state.checked_frames())
                 .sum(),
             _ => 0,
         }

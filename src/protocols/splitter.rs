@@ -198,6 +198,11 @@ impl<F: Framing> StreamState for Splitter<F> {
         self.unit_frames = 0;
     }
 
+    /// Every frame emitted here passed the protocol's parser, check included.
+    fn checked_frames(&self) -> u64 {
+        self.frames
+    }
+
     /// Two frames back to back, or a whole datagram/stream made only of valid frames.
     fn confident(&self) -> bool {
         !self.hopeless() && (self.best_run >= 2 || self.clean_units >= 1)

@@ -270,6 +270,11 @@ impl StreamState for Pi30State {
         !self.hopeless() && (self.best_run >= 2 || self.clean_units >= 1)
     }
 
+    /// Frames with a good CRC (`bad-crc` frames are shown but are no evidence).
+    fn checked_frames(&self) -> u64 {
+        self.good
+    }
+
     fn probe_limit(&mut self, limit: Option<usize>) {
         self.probing = limit.is_some();
     }

@@ -148,6 +148,11 @@ impl Evidence {
         self.strong || self.checked >= 2 || (self.checked >= 1 && self.weak)
     }
 
+    /// Checksummed messages at clean positions.
+    pub fn checked(&self) -> u64 {
+        u64::from(self.checked)
+    }
+
     /// Nothing at all speaks for SEL yet.
     pub fn is_empty(&self) -> bool {
         self.checked == 0 && !self.weak && !self.strong

@@ -626,6 +626,11 @@ impl StreamState for SelState {
         self.ev.confident()
     }
 
+    /// Checksummed messages at clean positions; text lines and prompts are no evidence here.
+    fn checked_frames(&self) -> u64 {
+        self.ev.checked()
+    }
+
     fn probe_limit(&mut self, limit: Option<usize>) {
         self.probing = limit.is_some();
     }

@@ -193,7 +193,7 @@ mod tests {
             assert!(matches!(parse(&f[..n]), Parsed::Incomplete(_)), "{n}");
         }
         let mut g = f.clone();
-        g[14] ^= 1;
+        g[13] ^= 1; // the command byte (14 is the length)
         assert!(fix_checksum(&mut g));
         assert_ne!(g, f);
         assert!(matches!(parse(&g), Parsed::Frame(_)));

@@ -371,9 +371,9 @@ fn check_decoded(r: &Value, k: usize) {
     assert_eq!(r["cfg_frame"], "cfg2", "{r}");
     assert_eq!(r["anomalies"], serde_json::json!([]), "{r}");
     close(
-        &r["time"],
+        &r["device_time"],
         f64::from(SOC) + f64::from(fracsec(k)) / f64::from(TIME_BASE),
-        "time",
+        "device_time",
     );
     let pmus = r["pmus"].as_array().expect("pmus");
     assert_eq!(pmus.len(), 1, "{r}");

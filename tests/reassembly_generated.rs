@@ -208,7 +208,7 @@ fn in_order() {
     assert_eq!(flows.len(), 2, "{:#?}", lines(&flows));
 
     let c = get(&flows, 1, "c2s");
-    assert_eq!(c["v"], json!(1));
+    assert_eq!(c["v"], json!(2));
     assert_eq!(c["type"], json!("flow"));
     assert_eq!(c["transport"], json!("tcp"));
     assert_eq!(c["src"], json!("10.0.0.1"));

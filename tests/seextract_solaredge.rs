@@ -456,7 +456,7 @@ fn check_frames(recs: &[Value], b: &Built, transport: &str) {
     assert_eq!(frame_recs(recs), expected_recs(&exp));
     for (r, e) in frames.iter().zip(&exp) {
         let (src, dst) = (b.ep[e.dir], b.ep[1 - e.dir]);
-        assert_eq!(r["v"], 1);
+        assert_eq!(r["v"], 2);
         assert_eq!(r["proto"], "solaredge", "{r}");
         assert_eq!(r["transport"], transport, "{r}");
         assert_eq!(r["conn"], 1, "{r}");

@@ -409,7 +409,7 @@ fn check_session(recs: &[Value]) {
         assert_eq!(v["IB"].as_f64(), Some(-0.25));
         assert_eq!(v["VA"].as_f64(), Some(1000.5 + i));
         assert_eq!(
-            r["timestamp"].as_str().unwrap(),
+            r["device_local_time"].as_str().unwrap(),
             format!("2025-11-21T14:30:{:02}.{:03}", 10 + k + 1, 50 * (k + 1))
         );
         // DNA names for bank 0 (EN TRIP * * * * * 52A) and 1 (IN101 IN102 …).
@@ -427,7 +427,7 @@ fn check_session(recs: &[Value]) {
         assert_eq!(r["values"]["P"].as_f64(), Some(-1234.5 * i));
         assert_eq!(r["status_set"], serde_json::json!(["STSET"]));
         assert_eq!(
-            r["timestamp"].as_str().unwrap(),
+            r["device_local_time"].as_str().unwrap(),
             format!("2025-11-21T15:00:{:02}.000", k + 1)
         );
     }
@@ -464,7 +464,7 @@ fn check_session(recs: &[Value]) {
             (
                 e["name"].as_str().unwrap().to_string(),
                 e["state"].as_str().unwrap().to_string(),
-                e["time"].as_str().unwrap().to_string(),
+                e["device_local_time"].as_str().unwrap().to_string(),
             )
         })
         .collect();

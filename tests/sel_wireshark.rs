@@ -317,7 +317,7 @@ fn compare(p: &Pdu, r: &Value, dna: &[Vec<String>]) -> (usize, Vec<String>) {
                     num(p[1].trim_end_matches(',')),
                     &p[3][..12]
                 );
-                eq(k, &r["timestamp"], Value::from(want));
+                eq(k, &r["device_local_time"], Value::from(want));
             }
             _ if k.starts_with("Digital Word Bit Row") => row = num(v.trim()) as usize - 1,
             _ if l.contains("= Bit ") => {
@@ -383,7 +383,7 @@ fn compare(p: &Pdu, r: &Value, dna: &[Vec<String>]) -> (usize, Vec<String>) {
             "Day of Year" | "Year" => skipped.push(l.clone()),
             "Time of Day (in ms)" => eq(
                 k,
-                &Value::from(&r["ser_time"].as_str().unwrap()[11..23]),
+                &Value::from(&r["device_local_time"].as_str().unwrap()[11..23]),
                 Value::from(hms(v)),
             ),
             "Number of SER Elements" => eq(
@@ -408,7 +408,7 @@ fn compare(p: &Pdu, r: &Value, dna: &[Vec<String>]) -> (usize, Vec<String>) {
             }
             "SER Element Timestamp Offset (decoded)" => eq(
                 k,
-                &Value::from(&r["ser"][ser_i]["time"].as_str().unwrap()[11..23]),
+                &Value::from(&r["ser"][ser_i]["device_local_time"].as_str().unwrap()[11..23]),
                 Value::from(hms(v)),
             ),
             "SER Element Status" => eq(

@@ -159,7 +159,7 @@ fn issue4_inverter_equals_the_printed_line() {
     assert_eq!(cols[1], "13:11:43");
     assert_eq!(inv.ts, Some(1_439_896_303));
     let v = serde_json::to_value(inv).unwrap();
-    assert_eq!(v["time"], "2015-08-18T11:11:43Z");
+    assert_eq!(v["device_time"], 1_439_896_303u32); // 2015-08-18T11:11:43Z
     assert_eq!(v["type"], "0x0010");
     assert_eq!(v["id_raw"], "7f990ff7");
 
@@ -293,7 +293,7 @@ fn issue11_eighth_optimizer_equals_semonitor() {
     assert_eq!(f(o, "e_day"), 931.0);
     assert_eq!(f(o, "temp"), 40.0);
     let v = serde_json::to_value(o).unwrap();
-    assert_eq!(v["time"], "2016-06-08T12:19:53Z");
+    assert_eq!(v["device_time"], 1_465_388_393u32); // 2016-06-08T12:19:53Z
     assert_eq!(v["i_mod"].to_string(), "7.55625");
 
     let inv = &devs[8];
@@ -318,7 +318,7 @@ fn issue11_three_phase_record() {
     );
     let v = serde_json::to_value(d).unwrap();
     assert_eq!(v["id_raw"], "7e9a06db");
-    assert_eq!(v["time"], "2016-06-08T17:20:00Z");
+    assert_eq!(v["device_time"], 1_465_406_400u32); // 2016-06-08T17:20:00Z
     assert!(d
         .anomaly
         .as_deref()
@@ -395,7 +395,7 @@ fn issue178_meter_and_s440() {
     assert_eq!(s(m, "total_e_to_grid_flag"), "00000080");
     let v = serde_json::to_value(m).unwrap();
     assert_eq!(v["p_from_x"], serde_json::Value::Null);
-    assert_eq!(v["time"], "2019-10-12T08:24:07Z");
+    assert_eq!(v["device_time"], 1_570_868_647u32); // 2019-10-12T08:24:07Z
 
     // Worked out with Python struct; then the raw rest of the record.
     let want: [(OptRow, &str); 5] = [
@@ -478,8 +478,8 @@ fn issue8_inverter_104_and_old_optimizers() {
     // Bit 0x00400000 is not removed by the semonitor mask (solaredge.md §1 caveat).
     assert_eq!(inv.id(), "7F404A16");
     assert_eq!(
-        serde_json::to_value(inv).unwrap()["time"],
-        "2016-01-30T15:59:17Z"
+        serde_json::to_value(inv).unwrap()["device_time"],
+        1_454_169_557u32 // 2016-01-30T15:59:17Z
     );
     // Worked out with Python struct.
     assert_eq!(u(inv, "uptime"), 51948);
@@ -667,8 +667,8 @@ fn command_and_reply_payloads() {
     gmt.extend((-7200i32).to_le_bytes());
     let v = dec(0x0580, &gmt);
     assert_eq!(v["function_name"], "RESP_SERVER_GMT");
-    assert_eq!(v["utc"], 1_439_896_303u32);
-    assert_eq!(v["time"], "2015-08-18T11:11:43Z");
+    assert_eq!(v["device_time"], 1_439_896_303u32); // 2015-08-18T11:11:43Z
+    assert!(v.get("utc").is_none() && v.get("time").is_none());
     assert_eq!(v["tz_offset_s"], -7200);
     // Energy statistics `<ffffL`.
     let mut es = Vec::new();
@@ -683,14 +683,14 @@ fn command_and_reply_payloads() {
             &v["e_month"],
             &v["e_year"],
             &v["e_total"],
-            &v["stats_time"]
+            &v["stats_device_time"]
         ),
         (
             &1.5.into(),
             &2.5.into(),
             &3.5.into(),
             &4.5.into(),
-            &"1970-01-01T00:00:00Z".into()
+            &0u32.into()
         )
     );
     // Version `<HH` printed %04d.%04d.
@@ -727,7 +727,7 @@ fn command_and_reply_payloads() {
     for n in 0..8 {
         let v = dec(0x0580, &gmt[..n]);
         assert!(v["anomaly"].is_string(), "{n} bytes");
-        assert!(v.get("utc").is_none());
+        assert!(v.get("device_time").is_none());
     }
     let mut long = gmt.clone();
     long.push(0xee);

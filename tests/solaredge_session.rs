@@ -946,7 +946,7 @@ fn check_devices(r: &Value, want: &[Dev]) {
     for (d, w) in devs.iter().zip(want) {
         assert_eq!(d["type_name"], w.type_name, "{d}");
         assert_eq!(d["id"], w.id, "{d}");
-        assert_eq!(d["ts"], w.ts, "{d}");
+        assert_eq!(d["device_time"], w.ts, "{d}");
         assert!(d.get("anomaly").is_none(), "{d}");
         for (name, v) in &w.values {
             assert!(
@@ -992,7 +992,7 @@ fn every_device_type_plain_and_encrypted() {
         .into_iter()
         .find(|r| r["function"] == "0x0580")
         .expect("0x0580");
-    assert_eq!(gmt["utc"], TS1, "{gmt}");
+    assert_eq!(gmt["device_time"], TS1, "{gmt}");
     assert_eq!(gmt["tz_offset_s"], 7200, "{gmt}");
     let acks = decoded(&recs)
         .into_iter()

@@ -121,9 +121,9 @@ fn dec(s: &mut Session, bytes: &[u8], dir: u8) -> Value {
 fn golle_reply_decodes_to_the_documented_values() {
     let v = dec(&mut Session::new(), &golle(), 1);
     let r = &v["realtime"];
-    assert_eq!(v["cmd"], "0xa0");
+    assert_eq!(v["cmd"], 0xa0);
     assert_eq!(v["role"], "reply");
-    assert_eq!(v["id"], 0);
+    assert_eq!(v["address"], 0);
     assert_eq!(r["battery_voltage"], json!(12.44));
     assert_eq!(r["pv_voltage"], json!(34.08));
     assert_eq!(r["load_current"], json!(0.0));

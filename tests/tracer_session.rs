@@ -203,7 +203,7 @@ fn bridged_polling_session_decodes() {
         assert_eq!(anomalies[0]["reason"], "bad MT-5 CRC");
         let got: Vec<&Value> = de
             .iter()
-            .filter(|r| r["type"] == "decoded" && r["dir"] == "s2c" && r["cmd"] == "0xa0")
+            .filter(|r| r["type"] == "decoded" && r["dir"] == "s2c" && r["cmd"] == 0xa0)
             .collect();
         assert_eq!(got.len(), sc.replies.len());
         for (g, want) in got.iter().zip(&sc.replies) {
@@ -217,7 +217,7 @@ fn bridged_polling_session_decodes() {
             .filter(|r| r["type"] == "decoded" && r["role"] == "request")
             .count();
         assert_eq!(reqs, sc.requests + 1);
-        let load: Vec<&Value> = de.iter().filter(|r| r["cmd"] == "0xaa").collect();
+        let load: Vec<&Value> = de.iter().filter(|r| r["cmd"] == 0xaa).collect();
         assert_eq!(load.len(), 2);
         assert_eq!(
             (

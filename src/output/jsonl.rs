@@ -1,6 +1,6 @@
 //! The one module that writes and reads sekit's JSON Lines records (docs/FORMAT.md).
 //!
-//! Every record starts `{"v":1,"type":…` and, where it has them, `proto`, then the
+//! Every record starts `{"v":2,"type":…` and, where it has them, `proto`, then the
 //! [`Envelope`] (where it was seen: `ts`, `file`, `pkt`, `conn`, `transport`, `src`, `sport`,
 //! `dst`, `dport`, `dir`), `kind`, `offset`, `len`, then what the record type adds (`flow`
 //! records, one per connection direction, have their own layout). Writing
@@ -20,7 +20,7 @@ use std::io::Write;
 use std::net::IpAddr;
 
 /// Version of the record format; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Appends `s` as a JSON string literal: `"` and `\` escaped, `\n`, `\r`, `\t`, other control
 /// characters as `\u00XX`; everything else as is.
@@ -121,7 +121,7 @@ fn key_text(o: &mut Vec<u8>, k: &str, text: &str) {
     o.push(b'"');
 }
 
-/// Writes `{"v":1,"type":TY`, `proto`, the envelope, `kind`, `offset` and `len` (each where
+/// Writes `{"v":2,"type":TY`, `proto`, the envelope, `kind`, `offset` and `len` (each where
 /// present); the caller adds the rest and closes the object.
 pub fn head(
     o: &mut Vec<u8>,
@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn frame_record_round_trips_and_decoded_continues_it() {
-        let line = r#"{"v":1,"type":"frame","proto":"c37118","ts":1218021007.700230,"file":"a \"b\".pcap","pkt":4,"conn":1,"transport":"tcp","src":"192.168.0.20","sport":36835,"dst":"fd00::1:2","dport":4712,"dir":"c2s","kind":"cmd","offset":0,"len":2,"hex":"aa41"}"#;
+        let line = r#"{"v":2,"type":"frame","proto":"c37118","ts":1218021007.700230,"file":"a \"b\".pcap","pkt":4,"conn":1,"transport":"tcp","src":"192.168.0.20","sport":36835,"dst":"fd00::1:2","dport":4712,"dir":"c2s","kind":"cmd","offset":0,"len":2,"hex":"aa41"}"#;
         let rec = read_record(line).unwrap();
         assert_eq!(rec.ty, "frame");
         assert_eq!(rec.env.ts, Some(Timestamp::new(1_218_021_007, 700_230_000)));
@@ -460,7 +460,7 @@ mod tests {
         decoded_record(&mut out, &rec.env, &msg);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with(
-            r#"{"v":1,"type":"decoded","ts":1218021007.700230,"file":"a \"b\".pcap","pkt":4,"#
+            r#"{"v":2,"type":"decoded","ts":1218021007.700230,"file":"a \"b\".pcap","pkt":4,"#
         ));
         assert!(text.ends_with(
             "\"offset\":0,\"len\":2,\"frame\":{\"x\":[1,{\"y\":2}]},\"proto\":\"c37118\"}\n"
@@ -470,7 +470,7 @@ mod tests {
 
         let mut out = Vec::new();
         decoded_record(&mut out, &Envelope::default(), &serde_json::json!({}));
-        assert_eq!(out, b"{\"v\":1,\"type\":\"decoded\"}\n");
+        assert_eq!(out, b"{\"v\":2,\"type\":\"decoded\"}\n");
     }
 
     #[test]

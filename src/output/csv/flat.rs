@@ -344,8 +344,21 @@ impl Flattener {
             let base = named(i);
             match x {
                 Node::Obj(m) => {
+                    // Record version 2: a C37.118 channel carries its own `name`, which is
+                    // the configuration's and names the columns already.
+                    let channels = NAME_LISTS.iter().any(|(_, arr)| *arr == name);
+                    let own = m.iter().find_map(|(k, v)| match v {
+                        Node::Str(n) if channels && k == "name" && !n.is_empty() => {
+                            Some(n.to_string())
+                        }
+                        _ => None,
+                    });
+                    let base = own.unwrap_or(base);
                     for (k, v) in m {
                         let rect = k == "re" || k == "im";
+                        if channels && k == "name" && matches!(v, Node::Str(_)) {
+                            continue;
+                        }
                         if skip_raw(k, self.opts) || (rect && !self.opts.rect) {
                             continue;
                         }

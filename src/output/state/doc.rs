@@ -134,7 +134,10 @@ impl State {
             d.last_ts = Some(s);
         }
         if r.proto == "solaredge" && kind.starts_with("inverter") {
-            let t = r.get("ts").and_then(|v| v.text().parse::<i64>().ok());
+            let t = r
+                .get("device_time")
+                .or_else(|| r.get("ts")) // a record of format version 1
+                .and_then(|v| v.text().parse::<i64>().ok());
             if let Some(t) = t {
                 let day = day_of(&self.zone, t);
                 self.inverter_day.insert(dev.clone(), day);

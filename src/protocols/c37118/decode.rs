@@ -16,7 +16,7 @@
 //! "cfg3", "cmd"; also "unknown" for the reserved types 6/7 and "malformed" for input that is
 //! no frame), `sync` (both SYNC bytes, reserved bit kept), `frame_type`, `version`,
 //! `framesize`, `idcode`, `soc`, `fracsec` (24-bit count), `time_quality` (TQ byte) and `tq`
-//! (decomposed), `time`, `chk`, `chk_calc`, `chk_ok`, the type-specific fields of [`Body`]
+//! (decomposed), `device_time`, `chk`, `chk_calc`, `chk_ok`, the type-specific fields of [`Body`]
 //! and `anomalies` (strings, empty when all is well).
 //!
 //! Command names (`cmd_name`): see [`CmdCode::name`].
@@ -157,11 +157,12 @@ pub struct Decoded {
     pub fracsec: Option<u32>,
     pub time_quality: Option<u8>,
     pub tq: Option<TimeQuality>,
-    /// SOC + FRACSEC / TIME_BASE (c37118.md §2), once a TIME_BASE is known for the IDCODE
-    /// (configuration frames: their own; commands: the addressed PMU's) and the count is
-    /// below it (else null, with an anomaly except for commands, which may use the sender's
-    /// own time base).
-    pub time: Option<f64>,
+    /// `device_time`: SOC + FRACSEC / TIME_BASE (c37118.md §2), seconds since the UNIX epoch
+    /// by the sender's clock. Configuration frames use their own TIME_BASE, data frames the
+    /// configuration that decodes them; header and command frames carry no TIME_BASE, so
+    /// theirs is always null (docs/FORMAT.md, version 2). Null too when the count is not
+    /// below the TIME_BASE (with an anomaly).
+    pub device_time: Option<f64>,
     /// CHK as sent, as recomputed, and whether they agree.
     pub chk: Option<u16>,
     pub chk_calc: Option<u16>,
@@ -207,7 +208,7 @@ pub fn malformed(input: &[u8]) -> Decoded {
         fracsec: None,
         time_quality: None,
         tq: None,
-        time: None,
+        device_time: None,
         chk: None,
         chk_calc: None,
         chk_ok: false,
@@ -314,7 +315,7 @@ impl Framed<'_> {
         None
     }
 
-    /// The record, with `time` from `time_base` (c37118.md §2).
+    /// The record, with `device_time` from `time_base` (c37118.md §2).
     pub fn finish(mut self, body: Body, time_base: Option<u32>) -> Decoded {
         let h = self.header;
         let count = h.count();
@@ -346,7 +347,7 @@ impl Framed<'_> {
             fracsec: Some(count),
             time_quality: Some(h.time_quality()),
             tq: Some(time_quality(h.time_quality())),
-            time,
+            device_time: time,
             chk: self.frame.map(|f| f.chk),
             chk_calc: self.frame.map(|f| f.chk_calc),
             chk_ok: self.chk_ok(),

@@ -117,7 +117,10 @@ impl Session {
         };
         let idcode = fr.header.idcode;
         if let Some(body) = fr.raw_body() {
-            let tb = self.time_base(idcode);
+            let tb = match fr.header.frame_type() {
+                FrameType::DATA => self.time_base(idcode),
+                _ => None,
+            };
             return fr.finish(body, tb);
         }
         let payload = fr.payload;
@@ -127,11 +130,10 @@ impl Session {
                 let body = decode::data_body(idcode, payload, cfg, &mut fr.anomalies);
                 (body, self.time_base(idcode))
             }
-            FrameType::HEADER => (decode::header_body(payload), self.time_base(idcode)),
-            FrameType::COMMAND => (
-                decode::command_body(payload, &mut fr.anomalies),
-                self.time_base(idcode),
-            ),
+            // Header and command frames carry no TIME_BASE and are not bound to a
+            // configuration: their device time is never taken from one (docs/FORMAT.md v2).
+            FrameType::HEADER => (decode::header_body(payload), None),
+            FrameType::COMMAND => (decode::command_body(payload, &mut fr.anomalies), None),
             FrameType::CFG1 | FrameType::CFG2 => {
                 let parsed = decode::parse_config12(payload);
                 self.config_body(&mut fr, index, parsed, payload)

@@ -21,7 +21,7 @@
 use super::codes::{address, function_label, hex32, param_name, param_type_name};
 use super::frame::{frame_crc, Frame};
 use super::telemetry::{parse_devices, Device, RECORD_HEADER};
-use super::value::{f32_value, iso_time, Fields, Value};
+use super::value::{f32_value, Fields, Value};
 use crate::util::{bytes, hex};
 use serde::Serialize;
 
@@ -124,8 +124,8 @@ pub fn decode(frame: &Frame<'_>) -> Decoded {
         0x0580 => {
             if fixed(p, 8, &mut body, &mut notes) {
                 let t = u32_at(0);
-                body.uint("utc", t);
-                body.str("time", iso_time(t));
+                // Record version 2: one device-clock field, a number (docs/FORMAT.md).
+                body.uint("device_time", t);
                 body.int("tz_offset_s", u32_at(4) as i32);
                 tail(p, 8, &mut body);
             }
@@ -138,8 +138,7 @@ pub fn decode(frame: &Frame<'_>) -> Decoded {
                 body.float("e_year", f(8));
                 body.float("e_total", f(12));
                 let t = u32_at(16);
-                body.uint("stats_ts", t);
-                body.str("stats_time", iso_time(t));
+                body.uint("stats_device_time", t);
                 tail(p, 20, &mut body);
             }
         }

@@ -4,7 +4,7 @@
 use super::codes::{
     battery_status_name, device_id, device_type_name, hex32, meter_type_name, mode_name,
 };
-use super::value::{f32_value, iso_time, Fields, Value};
+use super::value::{f32_value, Fields, Value};
 use crate::util::{bytes, hex};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -363,8 +363,8 @@ impl Serialize for Device {
         m.serialize_entry("id_raw", &hex32(self.id_raw))?;
         m.serialize_entry("len", &self.len)?;
         if let Some(ts) = self.ts {
-            m.serialize_entry("ts", &ts)?;
-            m.serialize_entry("time", &iso_time(ts))?;
+            // Record version 2: `device_time`, a number, never `ts` (the capture time).
+            m.serialize_entry("device_time", &ts)?;
         }
         for (k, v) in &self.values.0 {
             m.serialize_entry(k, v)?;
@@ -493,18 +493,18 @@ fn event_times(out: &mut Fields) {
         return;
     };
     let (e2, e3) = (get("event2"), get("event3"));
-    let start = iso_time(e1 as u32);
-    out.str("start", start);
+    // Record version 2: device times are numbers (docs/FORMAT.md).
+    out.uint("start_device_time", e1 as u32);
     if ty == 0 {
         if let Some(e2) = e2 {
-            out.str("end", iso_time(e2 as u32));
+            out.uint("end_device_time", e2 as u32);
         }
     } else {
         if let Some(e2) = e2 {
             out.int("tz_offset_s", e2);
         }
         if let Some(e3) = e3 {
-            out.str("end", iso_time(e3 as u32));
+            out.uint("end_device_time", e3 as u32);
         }
     }
 }
@@ -691,16 +691,13 @@ mod tests {
         }
         let d = decode_record(0x0300, 1, 28, &ev);
         assert_eq!(d.get("tz_offset_s"), Some(&Value::Int(-3600)));
-        assert_eq!(
-            d.get("end").and_then(Value::as_str),
-            Some("1970-01-01T00:05:00Z")
-        );
+        assert_eq!(d.get("end_device_time").and_then(Value::as_u64), Some(300));
         ev[4] = 0;
         let d = decode_record(0x0300, 1, 28, &ev);
         assert_eq!(d.get("tz_offset_s"), None);
         assert_eq!(
-            d.get("end").and_then(Value::as_str),
-            Some("2106-02-07T05:28:16Z")
+            d.get("end_device_time").and_then(Value::as_u64),
+            Some(u64::from((-3600i32) as u32))
         );
         // Daily optimizer list: two entries and a partial third kept raw.
         let mut dl = vec![0u8; 12];

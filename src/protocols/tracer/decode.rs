@@ -11,10 +11,14 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct Message {
     pub proto: &'static str,
-    /// Controller id (request) or reply address.
-    pub id: u8,
-    /// `0xa0`.
-    pub cmd: String,
+    /// Controller id (request) or reply address, written as `address` (record version 2:
+    /// `id` is another protocol's object; docs/FORMAT.md). Absent when no frame was read.
+    #[serde(rename = "address", skip_serializing_if = "Option::is_none")]
+    pub id: Option<u8>,
+    /// The command code as a number (`0xa0` is 160; record version 2, like C37.118's
+    /// `cmd`). Absent when no frame was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<u8>,
     /// `realtime`, `manual-control`, `unknown-0x41`.
     pub cmd_name: String,
     /// `request` or `reply` (from the content, or the connection's master direction).
@@ -139,8 +143,8 @@ pub fn is_request(f: &Frame<'_>) -> bool {
 pub fn decode(f: &Frame<'_>, role: Option<&'static str>) -> Message {
     let mut m = Message {
         proto: "tracer",
-        id: f.id,
-        cmd: format!("0x{:02x}", f.cmd.0),
+        id: Some(f.id),
+        cmd: Some(f.cmd.0),
         cmd_name: f.cmd.to_string(),
         role,
         preamble: f.preamble,

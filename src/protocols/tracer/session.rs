@@ -27,8 +27,8 @@ impl Session {
             _ => {
                 return Message {
                     proto: "tracer",
-                    id: 0,
-                    cmd: String::new(),
+                    id: None,
+                    cmd: None,
                     cmd_name: String::new(),
                     role: None,
                     preamble: false,

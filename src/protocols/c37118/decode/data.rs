@@ -29,6 +29,8 @@ impl Num {
 /// (null when the value is absent: integer 0x8000 or float NaN).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Phasor {
+    /// The channel name from the configuration's PHNAM (record version 2).
+    pub name: String,
     pub raw: [Num; 2],
     pub re: Option<f64>,
     pub im: Option<f64>,
@@ -39,6 +41,8 @@ pub struct Phasor {
 /// One analog value: raw, and M·X + B when a CFG-3 ANSCALE applies.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Analog {
+    /// The channel name from the configuration's ANNAM (record version 2).
+    pub name: String,
     pub raw: Num,
     pub scaled: Option<f64>,
 }
@@ -102,6 +106,7 @@ fn phasor_rect(raw: [Num; 2], re: f64, im: f64, theta: f64) -> Phasor {
         (re, im) = (re * c - im * s, re * s + im * c);
     }
     Phasor {
+        name: String::new(),
         raw,
         re: Some(re),
         im: Some(im),
@@ -117,6 +122,7 @@ fn phasor_polar(raw: [Num; 2], mag: f64, ang: f64) -> Phasor {
     }
     let (s, c) = ang.sin_cos();
     Phasor {
+        name: String::new(),
         raw,
         re: Some(mag * c),
         im: Some(mag * s),
@@ -127,6 +133,7 @@ fn phasor_polar(raw: [Num; 2], mag: f64, ang: f64) -> Phasor {
 
 fn absent(raw: [Num; 2]) -> Phasor {
     Phasor {
+        name: String::new(),
         raw,
         re: None,
         im: None,
@@ -189,7 +196,9 @@ fn decode_pmu(r: &mut Cursor<'_>, p: &PmuConfig) -> Result<DataPmu, Truncated> {
     let stat = r.u16("STAT")?;
     let mut phasors = Vec::with_capacity(usize::from(p.phnmr));
     for i in 0..usize::from(p.phnmr) {
-        phasors.push(phasor(r, p, i)?);
+        let mut ph = phasor(r, p, i)?;
+        ph.name = p.phnam.get(i).cloned().unwrap_or_default();
+        phasors.push(ph);
     }
     let (freq_raw, dfreq_raw, freq, dfreq) = if p.freq_float {
         let (f, d) = (r.f32("FREQ")?, r.f32("DFREQ")?);
@@ -220,7 +229,8 @@ fn decode_pmu(r: &mut Cursor<'_>, p: &PmuConfig) -> Result<DataPmu, Truncated> {
             .as_ref()
             .and_then(|s| s.get(i))
             .and_then(|[m, b]| not_nan(f64::from(*m) * raw.as_f64() + f64::from(*b)));
-        analogs.push(Analog { raw, scaled });
+        let name = p.annam.get(i).cloned().unwrap_or_default();
+        analogs.push(Analog { name, raw, scaled });
     }
     let mut digitals = Vec::with_capacity(usize::from(p.dgnmr));
     for _ in 0..p.dgnmr {

@@ -25,7 +25,7 @@ fn annex_d2_config() {
     assert!(!tq.leap_occurred && tq.leap_pending);
     assert_eq!(tq.msg_tq, 6);
     assert_close(tq.max_error_s, 1e-4, 1e-18);
-    assert_close(r.time, 1_149_580_800.463, 1e-6);
+    assert_close(r.device_time, 1_149_580_800.463, 1e-6);
     let c = r.config().unwrap();
     let p = &c.pmus[0];
     assert_eq!(p.phunit_type.as_deref(), Some(&["V", "V", "V", "I"][..]));
@@ -50,7 +50,7 @@ fn annex_d1_data_with_d2() {
     let df = r.data().unwrap();
     assert!(!df.decoded && df.pmus.is_empty() && df.payload.is_some());
     assert!(r.anomalies.iter().any(|a| a.contains("no configuration")));
-    assert_eq!(r.time, None);
+    assert_eq!(r.device_time, None);
 
     d.decode(&annex_d2());
     let r = d.decode(&d1);
@@ -58,7 +58,7 @@ fn annex_d1_data_with_d2() {
     assert_eq!(r.chk, Some(0xD43F));
     assert!(r.chk_ok && r.anomalies.is_empty(), "{:?}", r.anomalies);
     // SOC 0x44853600 = 1 149 580 800; FRACSEC 0x41B1 = 16 817 → +0.016817 s.
-    assert_close(r.time, 1_149_580_800.016_817, 1e-6);
+    assert_close(r.device_time, 1_149_580_800.016_817, 1e-6);
     let df = r.data().unwrap();
     assert!(df.decoded);
     assert_eq!(df.cfg_frame, Some("cfg2"));
@@ -131,7 +131,7 @@ fn annex_d3_command() {
     assert_eq!(r.time_quality, Some(0x0F));
     assert_eq!(r.tq.as_ref().unwrap().clock, "fault");
     assert_eq!(r.fracsec, Some(770_000));
-    assert_eq!(r.time, None, "no TIME_BASE known yet");
+    assert_eq!(r.device_time, None, "no TIME_BASE known yet");
     match &r.body {
         Body::Command(c) => {
             assert_eq!(c.cmd, 2);
@@ -144,7 +144,9 @@ fn annex_d3_command() {
     // 0x44856030 = 1 149 591 600, + 770 000 / 1e6.
     d.decode(&annex_d2());
     let r = d.decode(&d3);
-    assert_close(r.time, 1_149_591_600.77, 1e-6);
+    // Record version 2: a command frame's device time never depends on a configuration
+    // (same bytes, same record; docs/FORMAT.md).
+    assert_eq!(r.device_time, None);
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["cmd"], 2);
     assert_eq!(json["cmd_name"], "turn_on_data");
@@ -384,7 +386,7 @@ fn cfg3_whole_frame() {
     let c = r.config().unwrap();
     assert_eq!((c.cont_idx, c.fragments), (Some(0), None));
     check_cfg3(c);
-    assert_close(r.time, 1_700_000_000.25, 1e-6);
+    assert_close(r.device_time, 1_700_000_000.25, 1e-6);
     check_cfg3_data(&d.decode(&cfg3_data()));
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["pmus"][0]["elev"], serde_json::Value::Null);
@@ -470,7 +472,7 @@ fn configuration_change_mid_stream() {
     assert_close(df.pmus[0].phasors[1].im, 4.0, 1e-12);
     // 50 Hz + 20 mHz.
     assert_close(df.pmus[0].freq, 50.02, 1e-12);
-    assert_close(r.time, 1001.5, 1e-12);
+    assert_close(r.device_time, 1001.5, 1e-12);
     // Config B: 3 phasors. The 2-phasor data frame no longer matches → undecoded.
     d.decode(&cfg2_rect_int(9, 3, 2));
     let r = d.decode(&data_rect_int(9, &[(1, 2), (3, 4)], 20));

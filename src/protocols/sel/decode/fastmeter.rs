@@ -310,7 +310,9 @@ pub struct FmData {
     pub status_hex: String,
     /// Names of the status bits set (BNA names, MSB first; STWARN/STFAIL/STSET without BNA).
     pub status_set: Vec<String>,
-    /// Relay local time, ISO 8601 with milliseconds.
+    /// Relay local time, ISO 8601 with milliseconds and no zone; written as
+    /// `device_local_time` (record version 2, docs/FORMAT.md).
+    #[serde(rename = "device_local_time")]
     pub timestamp: Option<String>,
     pub values: Ordered<Analog>,
     /// Relay Word bits: DNA names when known, else `bank{k}.bit{n}` (k from 0, n = bit 7..0).

@@ -62,7 +62,9 @@ pub struct SerRecord {
     pub dt_us: u32,
     /// Relay local time, µs since 1970-01-01 (as if UTC).
     pub time_us: i64,
-    /// The same as ISO 8601 with microseconds.
+    /// The same as ISO 8601 with microseconds and no zone; written as `device_local_time`
+    /// (record version 2, docs/FORMAT.md).
+    #[serde(rename = "device_local_time")]
     pub time: String,
 }
 
@@ -125,7 +127,8 @@ pub struct FmsgBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soc: Option<u32>,
     /// FC 18: time of the message (relay local), records, and "SER records lost".
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Written as `device_local_time` (record version 2, docs/FORMAT.md).
+    #[serde(rename = "device_local_time", skip_serializing_if = "Option::is_none")]
     pub ser_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ser: Option<Vec<SerRecord>>,

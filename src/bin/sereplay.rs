@@ -28,6 +28,8 @@ fn main() {
 
 fn real_main() -> anyhow::Result<i32> {
     let args = Cli::parse();
+    // A replay puts the captured bytes back, passwords included (never printed).
+    sekit::protocols::sel::secrets::set_reveal(true);
     let quiet = args.mode.common().quiet;
     let run = Run {
         quiet,

@@ -92,8 +92,15 @@ impl Replayer for Sel {
     }
 
     fn session(&self, ctx: SessionCtx) -> Box<dyn Session> {
+        let telnet = ctx.conv.server.port() == 23;
         let mut s = TableSession::new(&ctx, Dir::S2C, key, answers);
         s.idle = Some(bare_request);
+        // A Telnet relay opens with negotiation (IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD):
+        // a reader decides Telnet by a direction's first byte (sel.md §4), and the 0xFF bytes
+        // doubled below are only undone on a Telnet stream.
+        if telnet {
+            s.preamble = vec![0xFF, 0xFB, 0x01, 0xFF, 0xFB, 0x03];
+        }
         Box::new(s)
     }
 }

@@ -37,6 +37,9 @@ pub struct TableSession {
     pub unanswered: u64,
     /// What a quiet client's waiting bytes are, if a whole message ([`Framer::idle`]).
     pub idle: Option<IdleFn>,
+    /// Bytes sent as they are when a client connects, before the greeting (Telnet
+    /// negotiation).
+    pub preamble: Vec<u8>,
 }
 
 impl TableSession {
@@ -85,6 +88,7 @@ impl TableSession {
             rw: ctx.rewriter(&dev),
             unanswered: 0,
             idle: None,
+            preamble: Vec::new(),
         }
     }
 
@@ -121,6 +125,9 @@ impl TableSession {
 
 impl Session for TableSession {
     fn start(&mut self, out: &mut Vec<Vec<u8>>) {
+        if !self.preamble.is_empty() {
+            out.push(self.preamble.clone());
+        }
         out.extend(self.greeting.iter().map(|r| self.out(r)));
     }
 

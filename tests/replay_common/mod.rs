@@ -149,10 +149,19 @@ pub fn send(sock: &mut std::net::TcpStream, rec: &mut Recorder, bytes: &[u8]) {
     rec.sent(bytes);
 }
 
-/// `seextract FILE`: the frame records, each with its bytes.
+/// `seextract FILE`: the frame records, each with its bytes (SEL passwords as markers with a
+/// fixed salt, so that two runs agree).
 pub fn extract(pcap: &str) -> Vec<(Value, Vec<u8>)> {
+    extract_with(pcap, &[])
+}
+
+/// `seextract ARGS FILE`, as [`extract`].
+pub fn extract_with(pcap: &str, args: &[&str]) -> Vec<(Value, Vec<u8>)> {
     let ex = Command::new(env!("CARGO_BIN_EXE_seextract"))
-        .args(["-q", pcap])
+        .env("SEKIT_SECRET_SALT", "replay-tests")
+        .args(["-q"])
+        .args(args)
+        .arg(pcap)
         .output()
         .unwrap();
     assert!(ex.status.success(), "seextract {pcap}");

@@ -1,7 +1,7 @@
 //! Helpers shared by the command-line tools: input expansion with warnings, progress bar,
 //! end-of-run summary, broken-pipe handling.
 
-use crate::capture::{expand_inputs, CaptureError, Input, ReaderConfig};
+use crate::capture::{expand_inputs_recursive, CaptureError, Input, ReaderConfig};
 use crate::pipeline::decode::{DecodeStage, InputError};
 use crate::pipeline::{run, RunConfig, RunReport};
 use crate::reassembly::Sink;
@@ -13,9 +13,15 @@ pub fn warn(tool: &str, e: &CaptureError) {
     eprintln!("{tool}: warning: {e}");
 }
 
-/// Expands the paths, printing a warning for each one skipped.
-pub fn inputs(tool: &str, paths: &[String], cfg: &ReaderConfig) -> (Vec<Input>, usize) {
-    let (inputs, warnings) = expand_inputs(paths, cfg);
+/// Expands the paths (subdirectories too with `recursive`), printing a warning for each one
+/// skipped.
+pub fn inputs(
+    tool: &str,
+    paths: &[String],
+    cfg: &ReaderConfig,
+    recursive: bool,
+) -> (Vec<Input>, usize) {
+    let (inputs, warnings) = expand_inputs_recursive(paths, cfg, recursive);
     for w in &warnings {
         warn(tool, w);
     }
@@ -90,15 +96,42 @@ pub fn drops_line(r: &RunReport) -> String {
     )
 }
 
+/// Exit status 0: everything was read without a problem.
+pub const EXIT_OK: i32 = 0;
+/// Exit status 1: some input had problems (a warning on stderr), output was still produced.
+pub const EXIT_PARTIAL: i32 = 1;
+/// Exit status 2: a usage error (as clap reports it), or nothing could be read or written.
+pub const EXIT_FAIL: i32 = 2;
+
+/// The exit-status contract, the same for every tool; shown at the end of every `--help`.
+pub const EXIT_HELP: &str = "Exit status: 0 all input read without problems; 1 some input had problems (warnings on stderr, counted in the summary) but output was produced; 2 usage error, or nothing could be read or written. A closed output pipe is 0.";
+
+/// The status for a run: [`EXIT_FAIL`] when nothing could be read, [`EXIT_PARTIAL`] when
+/// something had problems, else [`EXIT_OK`].
+pub fn status(nothing_read: bool, problems: bool) -> i32 {
+    if nothing_read {
+        EXIT_FAIL
+    } else if problems {
+        EXIT_PARTIAL
+    } else {
+        EXIT_OK
+    }
+}
+
+/// The status of a packet-pipeline run (seextract, sefollow): see [`status`].
+pub fn run_status(r: &RunReport) -> i32 {
+    status(r.nothing_read(), r.warnings > 0)
+}
+
 /// Ends the process: the status the tool returned, 0 when the output pipe was closed by its
-/// reader, 1 with a message on any other error.
+/// reader, [`EXIT_FAIL`] with a message on any other error.
 pub fn exit(tool: &str, r: anyhow::Result<i32>) -> ! {
     match r {
         Ok(code) => std::process::exit(code),
         Err(e) if is_broken_pipe(&e) => std::process::exit(0),
         Err(e) => {
             eprintln!("{tool}: error: {e:#}");
-            std::process::exit(1);
+            std::process::exit(EXIT_FAIL);
         }
     }
 }
@@ -153,4 +186,61 @@ pub fn read_records<S: crate::output::sinks::Sink>(
         }
     }
     Ok(failed)
+}
+
+/// Output held in a temporary file until the run is known to have succeeded (then copied to
+/// its destination by [`Staged::copy_to`]); the file is removed when dropped.
+pub struct Staged {
+    path: std::path::PathBuf,
+}
+
+impl Staged {
+    pub fn new() -> std::io::Result<Staged> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "sekit-staged-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::File::create(&path)?;
+        Ok(Staged { path })
+    }
+
+    /// A writer into the temporary file.
+    pub fn writer(&self) -> std::io::Result<Box<dyn std::io::Write>> {
+        Ok(Box::new(
+            std::fs::OpenOptions::new().write(true).open(&self.path)?,
+        ))
+    }
+
+    /// Copies what was written to `out`.
+    pub fn copy_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut f = std::fs::File::open(&self.path)?;
+        std::io::copy(&mut f, out)?;
+        out.flush()
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The output file (appended to with `append`, else replaced), or standard output.
+pub fn open_output(path: Option<&str>, append: bool) -> anyhow::Result<Box<dyn std::io::Write>> {
+    use anyhow::Context;
+    Ok(match path {
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(append)
+                .truncate(!append)
+                .open(path)
+                .with_context(|| format!("opening {path}"))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    })
 }

@@ -113,7 +113,7 @@ fn skipped_files_of_a_directory_are_warnings_in_the_summary() {
         (SEFOLLOW, vec!["--list", "--no-hash", dd]),
     ] {
         let (s, code) = summary(tool, &args);
-        assert_eq!(code, Some(0), "{s}");
+        assert_eq!(code, Some(1), "{s}"); // skipped entries are problems (exit status 1)
         assert!(s.contains("notes.txt: offset 0: skipped"), "{s}");
         assert!(s.contains("dangling.pcap: offset 0: skipped"), "{s}");
         assert!(s.contains(", 2 warnings;"), "{s}");

@@ -449,7 +449,7 @@ fn pcap_absurd_record_length_after_good_packet() {
     let (bytes, bad_at) = absurd_length_pcap(40003);
     let f = write(&d, "absurd.pcap", &bytes);
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(
         &r,
@@ -502,7 +502,7 @@ fn pcap_last_record_truncated() {
     let present = bytes.len() - last;
     let f = write(&d, "cut.pcap", &bytes);
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(
         &r,
@@ -530,7 +530,7 @@ fn pcapng_epb_undeclared_interface() {
     bytes.extend_from_slice(&ng_epb(0, 6, &frames[6]));
     let f = write(&d, "undeclared.pcapng", &bytes);
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(
         &r,
@@ -574,7 +574,7 @@ fn pcapng_block_length_below_12() {
     bytes.extend_from_slice(&bad);
     let f = write(&d, "short_block.pcapng", &bytes);
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(&r, &f, Some(bad_at as u64), "");
     assert_listed(&r, 40008);
@@ -609,7 +609,7 @@ fn pcapng_process_information_block_length_below_12() {
     bytes.extend_from_slice(&ng_epb(0, 5, &frames[5]));
     let f = write(&d, "pib.pcapng", &bytes);
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(&r, &f, Some(bad_at as u64), "block length 8 invalid");
     assert_listed(&r, 40017);
@@ -632,7 +632,7 @@ fn pcapng_block_length_not_multiple_of_4() {
     bytes.extend_from_slice(&ng_epb(0, 6, &frames[6]));
     let f = write(&d, "odd_block.pcapng", &bytes);
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(
         &r,
@@ -662,7 +662,7 @@ fn pcapng_block_length_not_multiple_of_4_mid_file() {
     }
     let f = write(&d, "odd_block.pcapng", &bytes);
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(
         &r,
@@ -692,7 +692,7 @@ fn directory_with_valid_capture_readme_and_garbage_pcap() {
     write(&d, "garbage.pcap", &garbage);
     let dir = d.to_string_lossy().into_owned();
     let r = sefollow(&[&dir]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 2, "{r:?}");
     assert_one_message(&r, &format!("{dir}/README.txt"), Some(0), "skipped");
     assert_one_message(&r, &format!("{dir}/garbage.pcap"), Some(0), "skipped");
@@ -711,7 +711,7 @@ fn directory_with_only_non_capture_files() {
     write(&d, "empty.dat", b"");
     let dir = d.to_string_lossy().into_owned();
     let r = sefollow(&[&dir]);
-    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.code, 2, "{r:?}");
     for name in ["README.txt", "notes.md", "empty.dat"] {
         assert_one_message(&r, &format!("{dir}/{name}"), Some(0), "skipped");
     }
@@ -736,7 +736,7 @@ fn nonexistent_path_next_to_valid_file() {
     let f = write(&d, "good.pcap", &good);
     let missing = d.join("missing.pcap").to_string_lossy().into_owned();
     let r = sefollow(&[&missing, &f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(&r, &missing, None, "No such file");
     assert_listed(&r, 40011);
@@ -786,7 +786,7 @@ fn gzip_wrong_crc() {
     let f = write(&d, "crc.pcap.gz", &gz);
     let r = sefollow(&[&f]);
     // The data decompresses; the checksum is found wrong at its end, after the packets.
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(&r, &f, Some(plain.len() as u64), "checksum");
     assert_listed(&r, 40014);
@@ -814,7 +814,7 @@ fn gzip_truncated_large() {
     let d = test_dir("gzip_truncated_large");
     let f = write(&d, "cut.pcap.gz", &gzip_cut_large());
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(&r, &f, None, "read error: incomplete deflate stream");
     assert!(r.problems()[0].contains(&format!("{f}: offset ")), "{r:?}");
@@ -840,7 +840,7 @@ fn gzip_truncated_within_detection_prefix() {
     // Stored blocks: the cut falls at about 30 KiB of decompressed data.
     let f = write(&d, "cut.pcap.gz", &gz[..30_000]);
     let r = sefollow(&[&f]);
-    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.problems().len(), 1, "{r:?}");
     assert_one_message(&r, &f, None, "read error");
     assert!(r.problems()[0].contains(&format!("{f}: offset ")), "{r:?}");

@@ -74,7 +74,7 @@ fn bad_lines_and_bad_inputs_are_warnings_and_everything_decoded_is_written() {
 
     let o = sedecode(&[], &[&a_path, &g1, &missing, &d, &g2, &a_path]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
     // 12 per copy of a.jsonl, 1 after the garbage of g2.
     assert_eq!(decoded(&o), 25, "{err}");
     let notes = lines(&o).iter().filter(|r| r["type"] == "note").count();
@@ -136,7 +136,7 @@ fn lines_over_max_line_are_skipped_and_the_rest_is_read() {
 
     let o = sedecode(&["--max-line", "1M"], &[&p]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
     assert_eq!(decoded(&o), 2, "{err}");
     assert!(
         err.contains(&format!(

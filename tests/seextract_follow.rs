@@ -546,7 +546,7 @@ fn follow_bad_file_is_reported_once_and_watched() {
     let status = wait(&mut child, Duration::from_secs(60));
     reader.join().expect("reader");
     let err = stderr_of(&mut child);
-    assert!(status.success(), "{status}: {err}");
+    assert!(matches!(status.code(), Some(0 | 1)), "{status}: {err}");
     assert!(share < 0.05, "follower used {:.1} % CPU", share * 100.0);
     let msgs: Vec<&str> = err.lines().filter(|l| l.contains(&path_s)).collect();
     assert_eq!(msgs.len(), 1, "{err}");
@@ -674,7 +674,7 @@ fn follow_rewritten(
     let status = wait(&mut child, Duration::from_secs(60));
     reader.join().expect("reader");
     let err = stderr_of(&mut child);
-    assert!(status.success(), "{status}: {err}");
+    assert!(matches!(status.code(), Some(0 | 1)), "{status}: {err}");
     let recs = parse(&lines.lock().expect("lock"));
     check_frames(&[(40500, &a), (40501, &b)], &recs, &err);
     let msgs: Vec<&str> = err.lines().filter(|l| l.contains(&path_s)).collect();

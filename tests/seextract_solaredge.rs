@@ -614,6 +614,12 @@ fn raw_needs_proto_when_two_protocols_are_present() {
 
     let out = seextract(&["-q", "--raw", &cap]);
     assert!(!out.status.success(), "--raw over two protocols must fail");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.is_empty(),
+        "--raw wrote {} bytes before failing",
+        out.stdout.len()
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     for word in ["--proto", "solaredge", "c37118"] {
         assert!(err.contains(word), "message lacks {word:?}: {err}");

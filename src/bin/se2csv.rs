@@ -16,7 +16,7 @@ use sekit::protocols::DecodeConfig;
 /// Input lines are sedecode records (frame records are decoded here, decoded records used as
 /// they are) or semonitor.py lines (`sedecode --semonitor`), decided line by line.
 #[derive(Parser, Debug)]
-#[command(name = "se2csv", version)]
+#[command(name = "se2csv", version, after_help = cli::EXIT_HELP)]
 struct Args {
     /// File name prefix (default: the first input's name without extension, or "sekit").
     #[arg(short, long, value_name = "PREFIX")]
@@ -130,9 +130,9 @@ fn real_main() -> Result<i32> {
             files.join(" ")
         );
     }
-    Ok(if failed > 0 && failed == args.inputs.len() {
-        2
-    } else {
-        0
-    })
+    let bad_lines = stage.counts.bad_lines;
+    Ok(cli::status(
+        failed > 0 && failed == args.inputs.len(),
+        failed > 0 || bad_lines > 0,
+    ))
 }

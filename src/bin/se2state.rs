@@ -20,7 +20,7 @@ use std::time::Duration;
 /// (`sedecode --semonitor`), decided line by line. Without -o and --mqtt the final document
 /// is written to standard output.
 #[derive(Parser, Debug)]
-#[command(name = "se2state", version)]
+#[command(name = "se2state", version, after_help = cli::EXIT_HELP)]
 struct Args {
     /// The state file (replaced atomically: a temporary file in its directory, renamed).
     #[arg(short, long, value_name = "FILE")]
@@ -123,9 +123,9 @@ fn real_main() -> Result<i32> {
             sink.writes(), sink.dropped(), stage.counts.bad_lines, failed
         );
     }
-    Ok(if failed > 0 && failed == args.inputs.len() {
-        2
-    } else {
-        0
-    })
+    let bad_lines = stage.counts.bad_lines;
+    Ok(cli::status(
+        failed > 0 && failed == args.inputs.len(),
+        failed > 0 || bad_lines > 0,
+    ))
 }

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 /// an RS485 dump, a file of C37.118 frames). Decoder state (C37.118 configurations, SolarEdge
 /// session keys) is kept across the whole input.
 #[derive(Parser, Debug)]
-#[command(name = "sedecode", version)]
+#[command(name = "sedecode", version, after_help = cli::EXIT_HELP)]
 struct Args {
     /// Input that is not JSON Lines is a raw byte stream of this protocol.
     #[arg(long, value_name = "PROTO", value_parser = PossibleValuesParser::new(registry::names()))]
@@ -124,11 +124,6 @@ fn real_main() -> Result<i32> {
             c.decoded, c.passed, c.anomalies, stage.locked(), c.bad_lines, failed
         );
     }
-    Ok(if failed == args.inputs.len() {
-        2
-    } else if !found_key {
-        1
-    } else {
-        0
-    })
+    let problems = failed > 0 || stage.counts.bad_lines > 0 || !found_key;
+    Ok(cli::status(failed == args.inputs.len(), problems))
 }

@@ -10,8 +10,7 @@ use sekit::output::ExtractWriter;
 use sekit::pipeline::{FollowConfig, RunConfig};
 use sekit::protocols::extract::{ExtractConfig, Extractor, Filter};
 use sekit::protocols::registry;
-use std::fs::OpenOptions;
-use std::io::{self, BufWriter, Write};
+use std::io::BufWriter;
 use std::net::IpAddr;
 
 /// Find SolarEdge, C37.118 and SEL frames in captures, by content, on any port.
@@ -19,7 +18,7 @@ use std::net::IpAddr;
 /// Inputs are files, directories (every capture file in them, by first packet time) or `-`
 /// for standard input. Records are described in docs/FORMAT.md.
 #[derive(Parser, Debug)]
-#[command(name = "seextract", version)]
+#[command(name = "seextract", version, after_help = cli::EXIT_HELP)]
 struct Args {
     /// Write to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
@@ -65,6 +64,10 @@ struct Args {
     /// Keep SEL passwords in clear in frame records (default: a salted-hash marker).
     #[arg(long)]
     reveal_secrets: bool,
+    /// Also read the capture files in subdirectories of directory inputs (without it, each
+    /// subdirectory is skipped with a warning).
+    #[arg(short = 'r', long)]
+    recursive: bool,
     /// Capture files, directories, or - for stdin.
     #[arg(required = true, value_name = "CAPTURE")]
     inputs: Vec<String>,
@@ -102,21 +105,18 @@ fn real_main() -> Result<i32> {
         },
         ..ExtractConfig::default()
     };
-    let (inputs, skipped) = cli::inputs("seextract", &args.inputs, &cfg.reader);
+    let (inputs, skipped) = cli::inputs("seextract", &args.inputs, &cfg.reader, args.recursive);
     if inputs.is_empty() && !args.follow {
         bail!("no readable capture among the inputs ({skipped} skipped)");
     }
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(
-            OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(args.append)
-                .truncate(!args.append)
-                .open(path)
-                .with_context(|| format!("opening {path}"))?,
-        ),
-        None => Box::new(io::stdout().lock()),
+    let open_output = || cli::open_output(args.output.as_deref(), args.append);
+    // --raw without --proto: the bytes reach the output only if one protocol was found.
+    let staged = (args.raw && forced.is_none())
+        .then(cli::Staged::new)
+        .transpose()?;
+    let out = match &staged {
+        Some(s) => s.writer()?,
+        None => open_output()?,
     };
     let out = BufWriter::with_capacity(1 << 16, out);
     let writer = if args.raw {
@@ -131,6 +131,9 @@ fn real_main() -> Result<i32> {
     });
     report.warnings += skipped as u64;
     ex.out.flush().context("writing output")?;
+    if let Some(s) = staged {
+        s.copy_to(&mut open_output()?).context("writing output")?;
+    }
     if !args.quiet {
         eprintln!(
             "seextract: {}; {} connections/flows; frames: {}; {} anomalies; {}",
@@ -141,5 +144,5 @@ fn real_main() -> Result<i32> {
             cli::drops_line(&report),
         );
     }
-    Ok(if report.nothing_read() { 2 } else { 0 })
+    Ok(cli::run_status(&report))
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// them, by first packet time) or `-` for standard input; gzip-compressed captures are read
 /// transparently.
 #[derive(Parser, Debug)]
-#[command(name = "sefollow", version)]
+#[command(name = "sefollow", version, after_help = cli::EXIT_HELP)]
 struct Args {
     /// One JSON line per connection direction (flow record, docs/FORMAT.md).
     #[arg(long, conflicts_with_all = ["write", "conn"])]
@@ -52,6 +52,10 @@ struct Args {
     /// Out-of-order bytes buffered over all connections.
     #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
     ooo_global: usize,
+    /// Also read the capture files in subdirectories of directory inputs (without it, each
+    /// subdirectory is skipped with a warning).
+    #[arg(short = 'r', long)]
+    recursive: bool,
     /// Capture files, directories, or - for stdin.
     #[arg(required = true, value_name = "CAPTURE")]
     inputs: Vec<String>,
@@ -70,11 +74,12 @@ fn real_main() -> Result<i32> {
     cfg.reassembly.max_memory = args.max_memory;
     // Hashing runs on the second core; reading ahead on it too would only make them compete.
     cfg.read_ahead = args.no_hash || args.write.is_none() && args.conn.is_some();
-    let (inputs, skipped) = cli::inputs("sefollow", &args.inputs, &cfg.reader);
+    let (inputs, skipped) = cli::inputs("sefollow", &args.inputs, &cfg.reader, args.recursive);
     if inputs.is_empty() {
         bail!("no readable capture among the inputs ({skipped} skipped)");
     }
     let hash = !args.no_hash;
+    let mut missing = false;
     let (mut report, totals): (RunReport, io::Result<Totals>) = if let Some(dir) = &args.write {
         let mut sink =
             FileWriter::create(dir, hash).with_context(|| format!("creating {}", dir.display()))?;
@@ -88,7 +93,8 @@ fn real_main() -> Result<i32> {
             s.done()
         });
         if !sink.found {
-            eprintln!("sefollow: connection {id} not found");
+            eprintln!("sefollow: warning: connection {id} not found");
+            missing = true;
         }
         (report, sink.finish())
     } else {
@@ -111,5 +117,9 @@ fn real_main() -> Result<i32> {
             cli::drops_line(&report),
         );
     }
-    Ok(if report.nothing_read() { 2 } else { 0 })
+    Ok(if missing {
+        cli::status(report.nothing_read(), true)
+    } else {
+        cli::run_status(&report)
+    })
 }

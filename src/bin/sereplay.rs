@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 /// Inputs are captures (as seextract reads them) or seextract's JSON Lines. Addresses must be
 /// loopback unless --allow-remote is given.
 #[derive(Parser, Debug)]
-#[command(name = "sereplay", version)]
+#[command(name = "sereplay", version, after_help = cli::EXIT_HELP)]
 struct Cli {
     #[command(subcommand)]
     mode: Mode,
@@ -42,7 +42,9 @@ fn real_main() -> anyhow::Result<i32> {
     } else {
         run.progress()
     };
+    let mut warned = 0u64;
     let mut warn = |w: String| {
+        warned += 1;
         if !quiet {
             eprintln!("sereplay: warning: {w}");
         }
@@ -61,5 +63,7 @@ fn real_main() -> anyhow::Result<i32> {
     if !quiet && !args.mode.common().dry_run {
         eprintln!("sereplay: {}", run.stats.line());
     }
-    result.map(|()| 0).map_err(Into::into)
+    result
+        .map(|()| cli::status(false, warned > 0))
+        .map_err(Into::into)
 }

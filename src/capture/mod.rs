@@ -8,7 +8,7 @@ mod source;
 pub mod watch;
 
 pub use reader::{file_id, CaptureReader, ReaderConfig};
-pub use source::{expand_inputs, Input};
+pub use source::{expand_inputs, expand_inputs_recursive, Input, MAX_DEPTH};
 
 use std::fmt;
 

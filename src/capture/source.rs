@@ -14,9 +14,20 @@ pub struct Input {
 
 /// Expands paths: a file stays as it is, `-` is stdin, and a directory becomes every capture
 /// file in it ordered by first packet timestamp, then by name. Files in a directory that are
-/// not captures or cannot be read (a dangling link) are skipped with a warning each, which the
-/// tools count in their summary; they do not stop the others. Subdirectories are not read.
+/// not captures or cannot be read (a dangling link, a FIFO, a name that is not UTF-8) are
+/// skipped with a warning each, which the tools count in their summary; they do not stop the
+/// others. Subdirectories are skipped with a warning each (see [`expand_inputs_recursive`]).
 pub fn expand_inputs(paths: &[String], cfg: &ReaderConfig) -> (Vec<Input>, Vec<CaptureError>) {
+    expand_inputs_recursive(paths, cfg, false)
+}
+
+/// [`expand_inputs`]; with `recursive`, the capture files of subdirectories (at any depth,
+/// up to [`MAX_DEPTH`]) are read too, all of a given directory's tree ordered together.
+pub fn expand_inputs_recursive(
+    paths: &[String],
+    cfg: &ReaderConfig,
+    recursive: bool,
+) -> (Vec<Input>, Vec<CaptureError>) {
     let mut inputs = Vec::new();
     let mut warnings = Vec::new();
     for p in paths {
@@ -30,7 +41,8 @@ pub fn expand_inputs(paths: &[String], cfg: &ReaderConfig) -> (Vec<Input>, Vec<C
         let path = Path::new(p);
         match std::fs::metadata(path) {
             Ok(md) if md.is_dir() => {
-                let (mut found, mut w) = scan_dir(p, cfg, &|_| false);
+                let depth = if recursive { MAX_DEPTH } else { 0 };
+                let (mut found, mut w) = scan_tree(p, cfg, &|_| false, depth);
                 inputs.append(&mut found);
                 warnings.append(&mut w);
             }
@@ -47,27 +59,77 @@ pub fn expand_inputs(paths: &[String], cfg: &ReaderConfig) -> (Vec<Input>, Vec<C
     (inputs, warnings)
 }
 
+/// Deepest level of subdirectories read with `-r` (a guard against link loops).
+pub const MAX_DEPTH: usize = 32;
+
 /// The capture files of `dir` in reading order, leaving out (without opening them) the paths
-/// `skip` accepts.
+/// `skip` accepts. Subdirectories are skipped with a warning each.
 pub(super) fn scan_dir(
     dir: &str,
     cfg: &ReaderConfig,
     skip: &dyn Fn(&str) -> bool,
 ) -> (Vec<Input>, Vec<CaptureError>) {
+    scan_tree(dir, cfg, skip, 0)
+}
+
+/// [`scan_dir`], reading subdirectories down to `depth` more levels.
+fn scan_tree(
+    dir: &str,
+    cfg: &ReaderConfig,
+    skip: &dyn Fn(&str) -> bool,
+    depth: usize,
+) -> (Vec<Input>, Vec<CaptureError>) {
+    let mut found = Vec::new();
     let mut warnings = Vec::new();
+    collect(dir, cfg, skip, depth, &mut found, &mut warnings);
+    found.sort();
+    let inputs = found
+        .into_iter()
+        .map(|(_, path, size)| Input {
+            path,
+            size: Some(size),
+        })
+        .collect();
+    (inputs, warnings)
+}
+
+/// What kind of non-regular file `ft` is, for the message saying why it was skipped.
+fn kind(ft: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_block_device() || ft.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = ft;
+    "not a regular file"
+}
+
+fn collect(
+    dir: &str,
+    cfg: &ReaderConfig,
+    skip: &dyn Fn(&str) -> bool,
+    depth: usize,
+    found: &mut Vec<(Timestamp, String, u64)>,
+    warnings: &mut Vec<CaptureError>,
+) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            return (
-                Vec::new(),
-                vec![CaptureError::Io {
-                    file: dir.to_string(),
-                    source: e,
-                }],
-            )
+            warnings.push(CaptureError::Io {
+                file: dir.to_string(),
+                source: e,
+            });
+            return;
         }
     };
-    let mut found: Vec<(Timestamp, String, u64)> = Vec::new();
     let small = ReaderConfig {
         buffer: 1 << 16,
         ..cfg.clone()
@@ -84,10 +146,30 @@ pub(super) fn scan_dir(
         if skip(&name) {
             continue;
         }
+        if path.to_str().is_none() {
+            warnings.push(CaptureError::format(
+                &name,
+                0,
+                "skipped: file name is not valid UTF-8 (rename it, or pass it on its own)",
+            ));
+            continue;
+        }
         let md = match std::fs::metadata(&path) {
             Ok(m) if m.is_file() => m,
-            // Subdirectories are not read (no recursion), nor are sockets, FIFOs and devices.
-            Ok(_) => continue,
+            Ok(m) if m.is_dir() && depth > 0 => {
+                collect(&name, cfg, skip, depth - 1, found, warnings);
+                continue;
+            }
+            Ok(m) if m.is_dir() => {
+                let why = "skipped: a directory (subdirectories are read with -r/--recursive, down to 32 levels)";
+                warnings.push(CaptureError::format(&name, 0, why));
+                continue;
+            }
+            Ok(m) => {
+                let why = format!("skipped: {}", kind(m.file_type()));
+                warnings.push(CaptureError::format(&name, 0, why));
+                continue;
+            }
             Err(e) => {
                 warnings.push(CaptureError::format(&name, 0, format!("skipped: {e}")));
                 continue;
@@ -112,13 +194,4 @@ pub(super) fn scan_dir(
             }
         }
     }
-    found.sort();
-    let inputs = found
-        .into_iter()
-        .map(|(_, path, size)| Input {
-            path,
-            size: Some(size),
-        })
-        .collect();
-    (inputs, warnings)
 }

@@ -12,4 +12,5 @@ pub mod output;
 pub mod pipeline;
 pub mod protocols;
 pub mod reassembly;
+pub mod serve;
 pub mod util;

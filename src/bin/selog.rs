@@ -46,6 +46,9 @@ struct Args {
     /// Extract output file (default standard output).
     #[arg(short, long, value_name = "FILE", requires = "extract")]
     output: Option<PathBuf>,
+    /// Values per transaction at most (a transaction is also committed after 1 s).
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    batch: usize,
     /// Skip (with a warning) lines longer than BYTES; K, M, G suffixes.
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = cli::parse_size)]
     max_line: usize,
@@ -95,6 +98,7 @@ fn real_main() -> Result<i32> {
     opts.interval = args.interval;
     opts.last_interval = args.last_interval;
     opts.samples = args.samples;
+    opts.batch = args.batch.max(1);
     let mut sink =
         SqliteSink::open(opts).with_context(|| format!("opening {}", args.db.display()))?;
     let mut stage = DecodeStage::new(&DecodeConfig::default()).map_err(anyhow::Error::msg)?;

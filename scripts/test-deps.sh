@@ -8,6 +8,7 @@ set -uo pipefail
 want=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || want+=(mosquitto)
 command -v tshark >/dev/null 2>&1 || want+=(tshark)
+command -v chromium >/dev/null 2>&1 || want+=(chromium)
 [ ${#want[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
     echo "test-deps: WARNING: cannot install ${want[*]} (needs apt-get as root); the tests using them will skip" >&2

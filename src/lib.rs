@@ -13,4 +13,5 @@ pub mod pipeline;
 pub mod protocols;
 pub mod reassembly;
 pub mod replay;
+pub mod serve;
 pub mod util;

@@ -10,6 +10,7 @@ pub mod mqtt;
 mod records;
 pub mod semonitor;
 pub mod sinks;
+pub mod sqlite;
 pub mod state;
 
 pub use files::{file_name, FileWriter};

@@ -9,6 +9,7 @@ want=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || want+=(mosquitto)
 command -v tshark >/dev/null 2>&1 || want+=(tshark)
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
+command -v jq >/dev/null 2>&1 || want+=(jq)
 [ ${#want[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
     echo "test-deps: WARNING: cannot install ${want[*]} (needs apt-get as root); the tests using them will skip" >&2

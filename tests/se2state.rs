@@ -57,7 +57,8 @@ fn read_json(p: &Path) -> Value {
 fn finish(c: Child) -> String {
     let o = c.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{err}");
+    // The exit-status contract: 1 when some input had problems (bad lines), 0 otherwise.
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{err}");
     err
 }
 

@@ -15,8 +15,9 @@ pub fn sefollow_list(captures: &[&Path]) -> Vec<Value> {
         .args(captures)
         .output()
         .expect("run sefollow");
+    // Exit status 1: output produced although some input had problems (a cut-short capture).
     assert!(
-        out.status.success(),
+        matches!(out.status.code(), Some(0 | 1)),
         "sefollow failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -11,9 +11,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 fn xmodem(d: &[u8]) -> u16 {
     let mut c = 0u16;
@@ -232,29 +230,6 @@ fn sample() -> Vec<u8> {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-fn run(bin: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let mut c = Command::new(bin)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut i = c.stdin.take().expect("stdin");
-    let input = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = i.write_all(&input);
-    });
-    let out = c.wait_with_output().expect("wait");
-    feeder.join().expect("feeder");
-    assert!(
-        out.status.success(),
-        "{bin}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn lines(b: &[u8]) -> Vec<Value> {
     String::from_utf8(b.to_vec())

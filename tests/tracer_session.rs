@@ -12,9 +12,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 fn augmented(msg: &[u8]) -> u16 {
     let mut r = 0u16;
@@ -138,29 +136,6 @@ fn capture(sc: &Script, port: u16) -> Vec<u8> {
 
 fn sample() -> Vec<u8> {
     capture(&session(5, false), 20108)
-}
-
-fn run(bin: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let mut c = Command::new(bin)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut i = c.stdin.take().expect("stdin");
-    let input = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = i.write_all(&input);
-    });
-    let out = c.wait_with_output().expect("wait");
-    feeder.join().expect("feeder");
-    assert!(
-        out.status.success(),
-        "{bin}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn lines(b: &[u8]) -> Vec<Value> {

@@ -627,3 +627,27 @@ impl Rng {
         (0..n).map(|_| self.next() as u8).collect()
     }
 }
+
+/// Runs `bin` with `args`, `stdin` fed from a thread; asserts that it succeeded.
+pub fn run(bin: &str, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut c = std::process::Command::new(bin)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut i = c.stdin.take().expect("stdin");
+    let input = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut i, &input);
+    });
+    let out = c.wait_with_output().expect("wait");
+    feeder.join().expect("feeder");
+    assert!(
+        out.status.success(),
+        "{bin}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -5,58 +5,14 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use sekit::cli;
+use sekit::cli::args::se2state::Args;
 use sekit::output::csv::flat::FlatOpts;
 use sekit::output::semonitor::LocalZone;
 use sekit::output::sinks::Sink;
 use sekit::output::state::{Publish, StateOptions, StateSink};
 use sekit::pipeline::decode::DecodeStage;
 use sekit::protocols::DecodeConfig;
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// Keep the latest state of every device in a JSON file (and/or publish it over MQTT).
-///
-/// Input lines are sedecode records (frame records are decoded here) or semonitor.py lines
-/// (`sedecode --semonitor`), decided line by line. Without -o and --mqtt the final document
-/// is written to standard output.
-#[derive(Parser, Debug)]
-#[command(name = "se2state", version, after_help = cli::EXIT_HELP)]
-struct Args {
-    /// The state file (replaced atomically: a temporary file in its directory, renamed).
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// At most one write (and MQTT publication) per SECONDS while input streams.
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
-    interval: f64,
-    /// Keep reading files as they grow (never ends; standard input ends when closed).
-    #[arg(short, long)]
-    follow: bool,
-    /// jbuehl's se2state.py document: {"inverters": {"stats": …, "<id>": …}, "optimizers": …}.
-    #[arg(long)]
-    semonitor_compat: bool,
-    /// Publish each changed device as retained JSON on <prefix>/<protocol>/<device>, e.g.
-    /// mqtt://127.0.0.1:1883/sekit.
-    #[arg(long, value_name = "URL")]
-    mqtt: Option<String>,
-    /// Also publish Home Assistant discovery messages (homeassistant/sensor/…/config).
-    #[arg(long, requires = "mqtt")]
-    ha_discovery: bool,
-    /// Phasors also as rectangular components.
-    #[arg(long)]
-    rect: bool,
-    /// Keep fields named raw / *_raw.
-    #[arg(long)]
-    raw_fields: bool,
-    /// Skip (with a warning) lines longer than BYTES; K, M, G suffixes.
-    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = cli::parse_size)]
-    max_line: usize,
-    /// No summary on stderr.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Input files; - (the default) is standard input.
-    #[arg(value_name = "INPUT", default_values_t = ["-".to_string()])]
-    inputs: Vec<String>,
-}
 
 fn main() {
     cli::exit("se2state", real_main())

@@ -7,27 +7,16 @@
 
 use clap::Parser;
 use sekit::cli;
-use sekit::replay::options::Mode;
+use sekit::cli::args::sereplay::Args;
 use sekit::replay::Run;
 use std::sync::atomic::Ordering;
-
-/// Replay captured SolarEdge, C37.118 and SEL conversations over ordinary sockets.
-///
-/// Inputs are captures (as seextract reads them) or seextract's JSON Lines. Addresses must be
-/// loopback unless --allow-remote is given.
-#[derive(Parser, Debug)]
-#[command(name = "sereplay", version, after_help = cli::EXIT_HELP)]
-struct Cli {
-    #[command(subcommand)]
-    mode: Mode,
-}
 
 fn main() {
     cli::exit("sereplay", real_main())
 }
 
 fn real_main() -> anyhow::Result<i32> {
-    let args = Cli::parse();
+    let args = Args::parse();
     // A replay puts the captured bytes back, passwords included (never printed).
     sekit::protocols::sel::secrets::set_reveal(true);
     let quiet = args.mode.common().quiet;

@@ -1,6 +1,8 @@
 //! Helpers shared by the command-line tools: input expansion with warnings, progress bar,
 //! end-of-run summary, broken-pipe handling.
 
+pub mod args;
+
 use crate::capture::{expand_inputs_recursive, CaptureError, Input, ReaderConfig};
 use crate::pipeline::decode::{DecodeStage, InputError};
 use crate::pipeline::{run, RunConfig, RunReport};

@@ -1,6 +1,7 @@
 //! Byte 0 = flags, the rest is split on the marker `MARK` into frames, all decoded in order by
 //! one `sel::session::Session` (so configurations, name tables, logins and data interact).
-//! Flag bit 0: before decoding, make each piece that starts with `A5` consistent — `len` = its
+//! Flag bit 0: before decoding, make each piece of 5 to 255 bytes that starts with `A5`
+//! (room for the header and the longest, 2-byte check) consistent — `len` = its
 //! length, the check (sum8 or CRC-16) recomputed — so the fuzzer reaches the layouts instead of
 //! stopping at the checksum. Flag bit 1: pieces alternate directions (c2s, s2c) so that
 //! commands, responses and logins pair up. Flag bit 2: the decoder reveals secrets.
@@ -38,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
     let mut dec = Session::new(flags & 4 != 0);
     for (i, piece) in pieces(rest).into_iter().enumerate() {
         let mut frame = piece.to_vec();
-        if flags & 1 != 0 && frame.len() >= 4 && frame.len() <= 255 && frame[0] == 0xA5 {
+        if flags & 1 != 0 && frame.len() >= 5 && frame.len() <= 255 && frame[0] == 0xA5 {
             frame[2] = frame.len() as u8;
             assert!(fix_checksum(&mut frame), "a message of len bytes gets its check");
         }

@@ -5,7 +5,6 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use sekit::cli;
 use sekit::cli::args::seextract::Args;
-use sekit::net::from_ip;
 use sekit::output::ExtractWriter;
 use sekit::pipeline::{FollowConfig, RunConfig};
 use sekit::protocols::extract::{ExtractConfig, Extractor, Filter};
@@ -25,6 +24,7 @@ fn real_main() -> Result<i32> {
     cfg.reassembly.history = 0;
     cfg.reassembly.max_memory = args.max_memory;
     cfg.read_ahead = args.threads > 1;
+    cfg.select(&args.select);
     if args.follow {
         let last = args.inputs.last().map(std::path::PathBuf::from);
         cfg.follow = Some(FollowConfig {
@@ -38,8 +38,6 @@ fn real_main() -> Result<i32> {
         forced,
         window: args.window,
         filter: Filter {
-            hosts: args.host.iter().copied().map(from_ip).collect(),
-            ports: args.port.clone(),
             conns: args.conn.clone(),
         },
         ..ExtractConfig::default()

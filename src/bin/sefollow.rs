@@ -19,6 +19,7 @@ fn real_main() -> Result<i32> {
     cfg.reassembly.ooo_per_dir = args.ooo_per_dir;
     cfg.reassembly.ooo_global = args.ooo_global;
     cfg.reassembly.max_memory = args.max_memory;
+    cfg.select(&args.select);
     // Hashing runs on the second core; reading ahead on it too would only make them compete.
     cfg.read_ahead = args.no_hash || args.write.is_none() && args.conn.is_some();
     let (inputs, skipped) = cli::inputs("sefollow", &args.inputs, &cfg.reader, args.recursive);

@@ -9,6 +9,7 @@
 
 use crate::capture::watch::{new_files, watch_target, Waiter};
 use crate::capture::{file_id, CaptureError, CaptureReader, Input, ReaderConfig, Timestamp};
+use crate::filter::{Facts, PacketFilter, PacketSelect};
 use crate::net::{DefragConfig, DefragStats, Endpoints, NetStats, Segment, Slicer, TcpHeader};
 use crate::reassembly::{self, Ctx, Reassembler, ReassemblyStats, Sink};
 use std::collections::{HashSet, VecDeque};
@@ -47,6 +48,18 @@ pub struct RunConfig {
     /// Read and slice on a second thread (ignored in follow mode). Worth it unless the sink
     /// already keeps the second core busy (sefollow's hashing).
     pub read_ahead: bool,
+    /// Only packets matching this capture filter reach the reassembly (`-F`).
+    pub filter: Option<PacketFilter>,
+    /// Stop after this many packets (that matched the filter, when there is one): `-c`.
+    pub count: Option<u64>,
+}
+
+impl RunConfig {
+    /// Applies the tools' packet selection (`--host`, `--port`, `-F`, `-c`).
+    pub fn select(&mut self, s: &PacketSelect) {
+        self.filter = s.combined();
+        self.count = s.count;
+    }
 }
 
 impl Default for RunConfig {
@@ -57,6 +70,8 @@ impl Default for RunConfig {
             reassembly: reassembly::Config::default(),
             follow: None,
             read_ahead: true,
+            filter: None,
+            count: None,
         }
     }
 }
@@ -78,6 +93,10 @@ pub struct RunReport {
     pub reassembly: ReassemblyStats,
     /// The sink asked to stop before the end of the input.
     pub stopped_early: bool,
+    /// Packets that matched the capture filter (all packets read without one).
+    pub matched: u64,
+    /// The run ended at the packet count (`-c`), before the end of the input.
+    pub count_reached: bool,
 }
 
 impl RunReport {
@@ -297,6 +316,9 @@ impl<'a> Reader<'a> {
 
     fn read_all<C: Consumer>(&mut self, c: &mut C) -> Flow {
         loop {
+            if self.report.count_reached {
+                return Flow::Go;
+            }
             let Some(input) = self.queue.pop_front() else {
                 if !self.following() {
                     return Flow::Go;
@@ -428,9 +450,27 @@ impl<'a> Reader<'a> {
                         file: pkt.file,
                         pkt: pkt.index,
                     };
-                    if let Ok(seg) = self.slicer.slice(&pkt) {
-                        if c.segment(&seg, &ctx) == Flow::Stop {
-                            return Flow::Stop;
+                    let sliced = self.slicer.slice(&pkt);
+                    let pass = match (&self.cfg.filter, &sliced) {
+                        (None, _) => true,
+                        (Some(f), Ok(seg)) => f.matches(&Facts {
+                            ep: &seg.ep,
+                            transport: seg.transport(),
+                            wire_len: pkt.orig_len,
+                        }),
+                        (Some(_), Err(_)) => false,
+                    };
+                    if pass {
+                        self.report.matched += 1;
+                        if let Ok(seg) = sliced {
+                            if c.segment(&seg, &ctx) == Flow::Stop {
+                                return Flow::Stop;
+                            }
+                        }
+                        if self.cfg.count == Some(self.report.matched) {
+                            self.report.count_reached = true;
+                            r.stop_following();
+                            return Flow::Go;
                         }
                     }
                     if self.report.packets.is_multiple_of(8192)

@@ -6,7 +6,6 @@
 use super::detect::{Detector, Held};
 use super::{registry, Found, Protocol};
 use crate::capture::Timestamp;
-use crate::net::Addr;
 use crate::net::Transport;
 use crate::reassembly::{ConnInfo, Ctx, Dir, DirStats, Sink, StreamEvent};
 use rustc_hash::FxHashMap;
@@ -42,22 +41,16 @@ pub trait ExtractSink {
     fn idle(&mut self) {}
 }
 
-/// Which connections to look at (all when a list is empty).
+/// Which connections to look at (all when the list is empty); --host/--port are a packet
+/// filter of the run ([`crate::pipeline::RunConfig::filter`]).
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
-    pub hosts: Vec<Addr>,
-    pub ports: Vec<u16>,
     pub conns: Vec<u64>,
 }
 
 impl Filter {
     pub fn matches(&self, c: &ConnInfo) -> bool {
-        let any = |v: &[Addr]| v.is_empty() || v.contains(&c.client.0) || v.contains(&c.server.0);
-        (any(&self.hosts))
-            && (self.ports.is_empty()
-                || self.ports.contains(&c.client.1)
-                || self.ports.contains(&c.server.1))
-            && (self.conns.is_empty() || self.conns.contains(&c.id))
+        self.conns.is_empty() || self.conns.contains(&c.id)
     }
 }
 

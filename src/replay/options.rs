@@ -9,6 +9,7 @@ use super::serve::{serve, ServeOpts, SessionCtx};
 use super::source::{load, parse_tuple, select, Conversation, Msg, Select};
 use super::udp::{udp, UdpOpts};
 use super::{replayer, wanted, ReplayError, Replayer, Run};
+use crate::filter::PacketSelect;
 use crate::protocols::registry;
 use crate::reassembly::Dir;
 use clap::builder::PossibleValuesParser;
@@ -24,6 +25,8 @@ pub struct Common {
     /// Captures (files, directories) or seextract JSON Lines.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub select: PacketSelect,
     /// The connection (or UDP flow) to replay, by id as seextract and sefollow number them.
     #[arg(long, value_name = "N")]
     pub conn: Option<u64>,
@@ -209,7 +212,7 @@ pub fn execute(
 ) -> Result<(), ReplayError> {
     let c = mode.common();
     c.check()?;
-    let msgs = load(&c.inputs, warn)?;
+    let msgs = load(&c.inputs, &c.select, warn)?;
     let sel = Select {
         conn: c.conn,
         tuple: c.tuple,

@@ -5,6 +5,7 @@
 
 use super::ReplayError;
 use crate::capture::{expand_inputs, CaptureError, Timestamp};
+use crate::filter::PacketSelect;
 use crate::net::{to_ip, Transport};
 use crate::output::jsonl;
 use crate::pipeline::{run, RunConfig};
@@ -116,7 +117,11 @@ fn is_jsonl(path: &str) -> bool {
 
 /// Every frame in the inputs: capture files and directories through the extractor, JSON
 /// Lines files record by record. Warnings go to `warn`.
-pub fn load(paths: &[String], warn: &mut dyn FnMut(String)) -> Result<Vec<Msg>, ReplayError> {
+pub fn load(
+    paths: &[String],
+    select: &PacketSelect,
+    warn: &mut dyn FnMut(String),
+) -> Result<Vec<Msg>, ReplayError> {
     let (json, caps): (Vec<String>, Vec<String>) = paths.iter().cloned().partition(|p| is_jsonl(p));
     let mut out = Vec::new();
     for p in &json {
@@ -126,7 +131,8 @@ pub fn load(paths: &[String], warn: &mut dyn FnMut(String)) -> Result<Vec<Msg>, 
         })?;
     }
     if !caps.is_empty() {
-        let cfg = RunConfig::default();
+        let mut cfg = RunConfig::default();
+        cfg.select(select);
         let (inputs, warnings) = expand_inputs(&caps, &cfg.reader);
         for w in warnings {
             warn(w.to_string());

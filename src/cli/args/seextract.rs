@@ -1,10 +1,10 @@
 //! The command line of `seextract`.
 
 use crate::cli;
+use crate::filter::PacketSelect;
 use crate::protocols::registry;
 use clap::builder::PossibleValuesParser;
 use clap::Parser;
-use std::net::IpAddr;
 
 /// Find SolarEdge, C37.118 and SEL frames in captures, by content, on any port.
 ///
@@ -31,12 +31,8 @@ pub struct Args {
     /// Frame every selected stream as this protocol, without detection.
     #[arg(long, value_name = "PROTO", value_parser = PossibleValuesParser::new(registry::names()))]
     pub proto: Option<String>,
-    /// Only connections with this host at either end (repeatable).
-    #[arg(long, value_name = "IP")]
-    pub host: Vec<IpAddr>,
-    /// Only connections with this port at either end (repeatable).
-    #[arg(long, value_name = "PORT")]
-    pub port: Vec<u16>,
+    #[command(flatten)]
+    pub select: PacketSelect,
     /// Only this connection id (repeatable; ids as sefollow --list shows them).
     #[arg(long, value_name = "N")]
     pub conn: Vec<u64>,

@@ -1,6 +1,7 @@
 //! The command line of `sefollow`.
 
 use crate::cli;
+use crate::filter::PacketSelect;
 use crate::output::FollowFormat;
 use clap::Parser;
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ pub struct Args {
     /// Print one connection's bytes, both directions in capture order.
     #[arg(long, value_name = "N")]
     pub conn: Option<u64>,
+    #[command(flatten)]
+    pub select: PacketSelect,
     /// Output format for --conn.
     #[arg(long, value_enum, default_value = "raw", requires = "conn")]
     pub format: FollowFormat,

@@ -192,7 +192,9 @@ pub fn line(
     let mut r = Record::new(String::new(), "", index, frame);
     // A secret inside the line (`PAS 1 NEW`, FTP `PASS x`): redacted here too.
     let mut inline = None;
-    if let Some(p) = text.find("<redacted sha256=") {
+    // Searched in the bytes: an index into the lossy text is off after an invalid byte.
+    const MARKER: &[u8] = b"<redacted sha256=";
+    if let Some(p) = frame.windows(MARKER.len()).position(|w| w == MARKER) {
         inline = Secret::parse_marker(&frame[p..]);
     } else if let Some((red, s)) = secrets::redact_inline(frame, reveal) {
         if !reveal {

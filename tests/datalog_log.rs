@@ -1,8 +1,8 @@
 //! selog: generated PI30 sessions checked with godenerg's own SQL (spec
 //! replay_and_datalogger.md §3.1, §3.2), the `/graph` averaging rule against an independent
 //! computation (100 and 10,000 rows), the CSV extract byte for byte, the C37.118 and
-//! SolarEdge samples, idempotence, and bad input (non-JSON, unknown protocols, a locked
-//! database, a full disk).
+//! SolarEdge samples, idempotence, the rollup tables against the raw rule, and bad input
+//! (non-JSON, unknown protocols, a locked, read-only or full database).
 
 use rusqlite::Connection;
 use sekit::output::semonitor::LocalZone;
@@ -166,6 +166,8 @@ fn godenerg_sql_and_the_averaging_rule_on_100_and_10000_rows() {
         }
         if n > 2048 {
             assert_eq!(j["coe"], coe as f64);
+            // selog kept the rollups, and they answered.
+            assert_eq!(j["source"], "stats_rollup");
             // godenerg's grouped query gives the same averages.
             let sql = format!("SELECT {coe}, (datetime / {coe}), AVG(batt_volt) FROM stats WHERE datetime >= ?1 AND datetime <= ?2 GROUP BY (datetime / {coe})");
             let mut st = c.prepare(&sql).unwrap();
@@ -447,5 +449,193 @@ fn bad_input_locked_database_and_full_disk() {
         count(&c, "SELECT COUNT(DISTINCT datetime) FROM stats"),
         20_000
     );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Both answers of one `/graph` query: from the rollups and from `stats` itself.
+fn both(
+    c: &Connection,
+    from: i64,
+    to: i64,
+    cols: &[&str],
+    dev: Option<&str>,
+) -> (
+    sekit::output::sqlite::query::Series,
+    sekit::output::sqlite::query::Series,
+) {
+    use sekit::output::sqlite::query::graph_with;
+    let raw = graph_with(c, from, to, cols, dev, false).unwrap();
+    let roll = graph_with(c, from, to, cols, dev, true).unwrap();
+    (raw, roll)
+}
+
+fn assert_same(c: &Connection, from: i64, to: i64, cols: &[&str], dev: Option<&str>, rolled: bool) {
+    let (raw, roll) = both(c, from, to, cols, dev);
+    let what = format!("{from}..{to} {cols:?} {dev:?}");
+    assert_eq!(raw.source, "stats", "{what}");
+    if rolled {
+        assert_eq!(roll.source, "stats_rollup", "{what}");
+    }
+    assert_eq!((raw.n, raw.coe), (roll.n, roll.coe), "{what}");
+    assert_eq!(raw.x, roll.x, "{what}");
+    for (a, b) in raw.y.iter().zip(&roll.y) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (p, q)) in a.iter().zip(b).enumerate() {
+            match (p, q) {
+                (Some(p), Some(q)) => {
+                    assert!(
+                        (p - q).abs() <= 1e-9 * p.abs().max(1.0),
+                        "{what} bucket {i}: {p} vs {q}"
+                    )
+                }
+                _ => assert_eq!(p, q, "{what} bucket {i}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn rollups_give_the_raw_rules_answer() {
+    let d = tmp("rollup");
+    let db = d.join("site.db");
+    let o = selog(&["-d", db.to_str().unwrap()], session(3, 15).as_bytes());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut c = Connection::open(&db).unwrap();
+    // Rows written by other SQL (the triggers keep the rollups): two devices 3 s and 7 s
+    // apart, godenerg's own rows without a device, NULLs every 11th row.
+    let n = 120_000i64;
+    {
+        let tx = c.transaction().unwrap();
+        {
+            let mut st = tx
+                .prepare("INSERT INTO stats (datetime, batt_volt, pv_watts, ac_watt, device) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .unwrap();
+            for i in 0..n {
+                let bv = (i % 11 != 0).then(|| 48.0 + (i % 400) as f64 / 100.0 + 1.0 / 3.0);
+                let (t, dev) = match i % 3 {
+                    0 => (T0 + 100 + i * 3, Some("A")),
+                    1 => (T0 + 100 + i * 7, Some("B")),
+                    _ => (T0 + 100 + i * 5, None),
+                };
+                st.execute(rusqlite::params![t, bv, i % 3000, i % 17, dev])
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let end = T0 + 100 + n * 7;
+    let ranges = [
+        (T0 - 1000, end + 1000),
+        (T0 + 37, end - 400_013),
+        (T0 + 86_400 + 59, T0 + 2 * 86_400 + 1),
+        (T0 + 3_601, T0 + 3 * 86_400 + 7_199),
+        (T0 + 1_000, T0 + 9_000),
+    ];
+    let check = |c: &Connection, rolled: bool| {
+        for &(a, b) in &ranges {
+            for dev in [None, Some("pi30/A"), Some("pi30/B")] {
+                for cols in [
+                    &["batt_volt"][..],
+                    &["batt_volt", "pv_watts"],
+                    &["ac_watt", "batt_volt"],
+                ] {
+                    assert_same(c, a, b, cols, dev, rolled && b - a > 100_000);
+                }
+            }
+        }
+    };
+    check(&c, true);
+    // Deletes and updates reach the rollups through the triggers.
+    c.execute_batch(
+        "DELETE FROM stats WHERE datetime % 13 = 0;
+         UPDATE stats SET batt_volt = batt_volt + 1, datetime = datetime + 1 WHERE datetime % 17 = 0 AND device = 'B';",
+    )
+    .unwrap();
+    check(&c, true);
+    // A database without rollups (an older selog's, or godenerg's): the raw rule answers,
+    // and the next selog run builds them.
+    c.execute_batch(
+        "DROP TRIGGER stats_rollup_ins; DROP TRIGGER stats_rollup_del; DROP TRIGGER stats_rollup_upd;
+         DROP TABLE stats_1m; DROP TABLE stats_1h; DROP TABLE stats_1d; DELETE FROM meta WHERE key = 'rollups';
+         INSERT INTO stats (datetime, batt_volt, device) VALUES (1700400000, 99.5, 'A');",
+    )
+    .unwrap();
+    let (raw, roll) = both(&c, T0 - 1000, end + 1000, &["batt_volt"], None);
+    assert_eq!(roll.source, "stats");
+    assert_eq!(raw, roll);
+    let o = selog(&["-d", db.to_str().unwrap()], b"");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    check(&c, true);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Runs selog as `nobody` when the tests run as root (root ignores file modes); None when
+/// that is not possible here.
+fn selog_unprivileged(args: &[&str], stdin: &[u8]) -> Option<Output> {
+    let root = Command::new("id").arg("-u").output().ok()?.stdout == b"0\n";
+    if !root {
+        return Some(selog(args, stdin));
+    }
+    let ok = Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        return None;
+    }
+    let q: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    Some(selog_in(
+        &format!(
+            "exec setpriv --reuid=65534 --regid=65534 --clear-groups \"$0\" {}",
+            q.join(" ")
+        ),
+        &[],
+        stdin,
+    ))
+}
+
+#[test]
+fn read_only_database_or_directory_clear_error_nothing_lost() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tmp("readonly");
+    let db = d.join("site.db");
+    let dbs = db.to_str().unwrap();
+    let o = selog(&["-d", dbs], session(3, 15).as_bytes());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(&d, 0o755);
+    let more = session(6, 15);
+    for (file_mode, dir_mode, why) in [(0o444, 0o755, "not writable"), (0o666, 0o555, "directory")]
+    {
+        mode(&db, file_mode);
+        mode(&d, dir_mode);
+        let Some(o) = selog_unprivileged(&["-d", dbs], more.as_bytes()) else {
+            eprintln!("SKIPPED read-only database check: running as root without setpriv");
+            mode(&d, 0o755);
+            return;
+        };
+        mode(&d, 0o755);
+        mode(&db, 0o644);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{err}");
+        eprintln!("{err}");
+        assert!(
+            err.contains("read-only database") && err.contains(why),
+            "{err}"
+        );
+        let c = Connection::open(&db).unwrap();
+        assert_eq!(count(&c, "SELECT COUNT(1) FROM stats"), 3, "{err}");
+        let check: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+    // Writable again: the rest goes in, nothing twice.
+    let o = selog(&["-d", dbs], more.as_bytes());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c = Connection::open(&db).unwrap();
+    assert_eq!(count(&c, "SELECT COUNT(1) FROM stats"), 6);
+    assert_eq!(count(&c, "SELECT COUNT(DISTINCT datetime) FROM stats"), 6);
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -88,8 +88,22 @@ fn create_table(cols: &[(&str, &str)], name: &str) -> String {
 pub fn open_rw(path: &Path) -> rusqlite::Result<Connection> {
     let c = Connection::open(path)?;
     c.busy_timeout(std::time::Duration::from_secs(5))?;
-    c.pragma_update(None, "journal_mode", "WAL")?;
+    // SQLite falls back to read-only when the file is not writable; say so before any write.
+    if c.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(read_only(path, "the file is not writable"));
+    }
+    c.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly) => read_only(
+                path,
+                "cannot create its -wal and -shm files (is the directory writable?)",
+            ),
+            _ => e,
+        })?;
     c.pragma_update(None, "synchronous", "NORMAL")?;
+    // A 64 MiB page cache: the narrow table's B-tree gets one insertion point per series, and
+    // with SQLite's default 2 MiB most inserts missed the cache (`bench/datalog.sh`).
+    c.pragma_update(None, "cache_size", -65_536)?;
     let mut sql = String::from(
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
          CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, proto TEXT NOT NULL,
@@ -123,7 +137,19 @@ pub fn open_rw(path: &Path) -> rusqlite::Result<Connection> {
         ));
     }
     c.execute_batch(&idx)?;
+    super::rollup::ensure(&c)?;
     Ok(c)
+}
+
+/// The error for a database selog cannot write (SQLITE_READONLY with the reason).
+fn read_only(path: &Path, why: &str) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+        Some(format!(
+            "read-only database {}: {why}; nothing was written",
+            path.display()
+        )),
+    )
 }
 
 /// Opens the database read-only (seserve, --extract): the writer may be running.

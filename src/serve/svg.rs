@@ -288,7 +288,7 @@ pub fn time_ticks(zone: &LocalZone, t0: f64, t1: f64, max: usize) -> Vec<Tick> {
     let first = local(t0.floor() as i64);
     let mut prev_day: Option<String> = None;
     let mut push = |t: i64, out: &mut Vec<Tick>| {
-        if (t as f64) < t0 || (t as f64) > t1 || out.len() >= max + 1 {
+        if (t as f64) < t0 || (t as f64) > t1 || out.len() > max {
             return;
         }
         let c = local(t);

@@ -12,7 +12,11 @@
 
 #![no_main]
 
+#[path = "pieces.rs"]
+mod pieces;
+
 use libfuzzer_sys::fuzz_target;
+use pieces::pieces;
 use sekit::protocols::sel::frame::fix_checksum;
 use sekit::protocols::sel::session::Session;
 use sekit::protocols::Envelope;
@@ -22,22 +26,12 @@ use serde_json::Value;
 /// Separates frames in the input.
 const MARK: &[u8] = b"\xA5\xA5\xA5\xA5";
 
-fn pieces(mut rest: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    while let Some(i) = rest.windows(MARK.len()).position(|w| w == MARK) {
-        out.push(&rest[..i]);
-        rest = &rest[i + MARK.len()..];
-    }
-    out.push(rest);
-    out
-}
-
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else {
         return;
     };
     let mut dec = Session::new(flags & 4 != 0);
-    for (i, piece) in pieces(rest).into_iter().enumerate() {
+    for (i, piece) in pieces(rest, MARK).into_iter().enumerate() {
         let mut frame = piece.to_vec();
         if flags & 1 != 0 && frame.len() >= 5 && frame.len() <= 255 && frame[0] == 0xA5 {
             frame[2] = frame.len() as u8;

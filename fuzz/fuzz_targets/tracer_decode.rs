@@ -10,7 +10,11 @@
 
 #![no_main]
 
+#[path = "pieces.rs"]
+mod pieces;
+
 use libfuzzer_sys::fuzz_target;
+use pieces::pieces;
 use sekit::protocols::tracer::frame::fix_checksum;
 use sekit::protocols::tracer::session::Session;
 use sekit::protocols::Envelope;
@@ -21,17 +25,11 @@ use serde_json::Value;
 const MARK: &[u8] = b"\xDE\xAD\xBE\xEF";
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, mut rest)) = data.split_first() else {
+    let Some((&flags, rest)) = data.split_first() else {
         return;
     };
-    let mut pieces = Vec::new();
-    while let Some(i) = rest.windows(MARK.len()).position(|w| w == MARK) {
-        pieces.push(&rest[..i]);
-        rest = &rest[i + MARK.len()..];
-    }
-    pieces.push(rest);
     let mut dec = Session::new();
-    for (i, piece) in pieces.into_iter().enumerate() {
+    for (i, piece) in pieces(rest, MARK).into_iter().enumerate() {
         let mut frame = piece.to_vec();
         let fixed = flags & 1 != 0 && fix_checksum(&mut frame);
         let conn = if flags & 2 != 0 { 1 + (i as u64 % 2) } else { 1 };

@@ -37,7 +37,7 @@ fn real_main() -> Result<i32> {
         prefix: args
             .prefix
             .clone()
-            .unwrap_or_else(|| default_prefix(&args.inputs)),
+            .unwrap_or_else(|| default_prefix(&args.records.inputs)),
         delim: delimiter(&args.delim)?,
         header: if args.semonitor_compat {
             args.header
@@ -58,13 +58,13 @@ fn real_main() -> Result<i32> {
     });
     let mut stage = DecodeStage::new(&DecodeConfig::default()).map_err(anyhow::Error::msg)?;
     stage.warn = Box::new(|w| eprintln!("se2csv: warning: {w}"));
-    stage.max_line = args.max_line;
+    stage.max_line = args.records.max_line;
     let mut sink = CsvSink::new(opts, fmt);
     stage.pass_unread = true;
     let failed = cli::read_records(
         "se2csv",
         &mut stage,
-        &args.inputs,
+        &args.records.inputs,
         args.follow,
         &mut sink,
         "CSV",
@@ -74,7 +74,7 @@ fn real_main() -> Result<i32> {
     if c.dropped_cols > 0 {
         eprintln!("se2csv: warning: {} values had no column in their file (dropped, where se2csv.py stops)", c.dropped_cols);
     }
-    if !args.quiet {
+    if !args.records.quiet {
         let files: Vec<String> = c.files.iter().map(|p| p.display().to_string()).collect();
         eprintln!(
             "se2csv: {} rows in {} files, {} unreadable lines, {} inputs failed: {}",
@@ -87,7 +87,7 @@ fn real_main() -> Result<i32> {
     }
     let bad_lines = stage.counts.bad_lines;
     Ok(cli::status(
-        failed > 0 && failed == args.inputs.len(),
+        failed > 0 && failed == args.records.inputs.len(),
         failed > 0 || bad_lines > 0,
     ))
 }

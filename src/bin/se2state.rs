@@ -56,13 +56,13 @@ fn real_main() -> Result<i32> {
     };
     let mut stage = DecodeStage::new(&DecodeConfig::default()).map_err(anyhow::Error::msg)?;
     stage.warn = Box::new(|w| eprintln!("se2state: warning: {w}"));
-    stage.max_line = args.max_line;
+    stage.max_line = args.records.max_line;
     let mut sink = StateSink::new(opts, publisher);
     stage.pass_unread = true;
     let failed = cli::read_records(
         "se2state",
         &mut stage,
-        &args.inputs,
+        &args.records.inputs,
         args.follow,
         &mut sink,
         "state",
@@ -73,7 +73,7 @@ fn real_main() -> Result<i32> {
         let _ = std::fs::remove_file(tmp);
         print!("{text}");
     }
-    if !args.quiet {
+    if !args.records.quiet {
         eprintln!(
             "se2state: {} writes, {} rows without a device or over the cap, {} unreadable lines, {} inputs failed",
             sink.writes(), sink.dropped(), stage.counts.bad_lines, failed
@@ -81,7 +81,7 @@ fn real_main() -> Result<i32> {
     }
     let bad_lines = stage.counts.bad_lines;
     Ok(cli::status(
-        failed > 0 && failed == args.inputs.len(),
+        failed > 0 && failed == args.records.inputs.len(),
         failed > 0 || bad_lines > 0,
     ))
 }

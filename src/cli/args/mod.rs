@@ -7,3 +7,21 @@ pub mod sedecode;
 pub mod seextract;
 pub mod sefollow;
 pub mod sereplay;
+
+use crate::cli;
+use clap::Args;
+
+/// What every consumer of decoded records (se2csv, se2state) takes: its inputs, the line
+/// limit, `-q`.
+#[derive(Args, Debug, Clone)]
+pub struct RecordInputs {
+    /// Skip (with a warning) lines longer than BYTES; K, M, G suffixes.
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = cli::parse_size)]
+    pub max_line: usize,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Input files; - (the default) is standard input.
+    #[arg(value_name = "INPUT", default_values_t = ["-".to_string()])]
+    pub inputs: Vec<String>,
+}

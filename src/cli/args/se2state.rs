@@ -37,13 +37,6 @@ pub struct Args {
     /// Keep fields named raw / *_raw.
     #[arg(long)]
     pub raw_fields: bool,
-    /// Skip (with a warning) lines longer than BYTES; K, M, G suffixes.
-    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = cli::parse_size)]
-    pub max_line: usize,
-    /// No summary on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Input files; - (the default) is standard input.
-    #[arg(value_name = "INPUT", default_values_t = ["-".to_string()])]
-    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub records: super::RecordInputs,
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite talks to for real, when missing: the mosquitto MQTT broker
-# (se2state --mqtt), tshark (decoding replayed traffic), headless Chromium (the dashboard).
+# (se2state --mqtt), tshark (decoding replayed traffic), headless Chromium (the dashboard),
+# tcpdump (the reference for capture filters).
 # Debian packages through apt-get as root; on a machine without apt-get or root it says so and
 # the tests that need a missing part skip with a message naming it. Idempotent and quiet when
 # everything is there.
@@ -10,6 +11,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || want+=(mos
 command -v tshark >/dev/null 2>&1 || want+=(tshark)
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
 command -v jq >/dev/null 2>&1 || want+=(jq)
+command -v tcpdump >/dev/null 2>&1 || want+=(tcpdump)
 [ ${#want[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
     echo "test-deps: WARNING: cannot install ${want[*]} (needs apt-get as root); the tests using them will skip" >&2

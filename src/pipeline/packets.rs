@@ -410,7 +410,11 @@ impl<'a> Reader<'a> {
                 self.queue.push_front(input);
                 continue;
             }
-            if let Some((off, n)) = r.truncated_tail() {
+            // Stopped at -c: the rest of the file was not read, its tail not judged.
+            let tail = (!self.report.count_reached)
+                .then(|| r.truncated_tail())
+                .flatten();
+            if let Some((off, n)) = tail {
                 self.report.warnings += 1;
                 let e = CaptureError::Format {
                     file: input.path.clone(),

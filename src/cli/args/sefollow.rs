@@ -12,9 +12,9 @@ use std::path::PathBuf;
 /// them, by first packet time) or `-` for standard input; gzip-compressed captures are read
 /// transparently.
 #[derive(Parser, Debug)]
-#[command(name = "sefollow", version, after_help = cli::EXIT_HELP)]
+#[command(name = "sefollow", version, after_help = cli::AFTER_HELP)]
 pub struct Args {
-    /// One JSON line per connection direction (flow record, docs/FORMAT.md).
+    /// One JSON line per connection direction (flow record, see sekit-format(7)).
     #[arg(long, conflicts_with_all = ["write", "conn"])]
     pub list: bool,
     /// Write each direction's bytes to its own file in DIR, plus DIR/index.jsonl.

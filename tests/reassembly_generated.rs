@@ -1222,12 +1222,26 @@ fn follow_conn_hex_and_raw() {
 
     let ascii =
         String::from_utf8(sefollow(&["--conn", "1", "--format", "ascii", cap], None)).unwrap();
-    let (before, after) = ascii.split_once(marker).expect("gap marker in ascii");
-    assert_eq!(before.trim_end(), String::from_utf8_lossy(&c[..16]));
-    assert_eq!(
-        after.trim_start(),
-        String::from_utf8_lossy(&cat(&[&c[32..], &s]))
+    // Each chunk after a line naming its sender and side; the gap on a line of its own.
+    let lines: Vec<&str> = ascii.lines().collect();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert_eq!(lines.len(), 7, "{ascii}");
+    assert!(
+        lines[0].starts_with(">>> ") && lines[0].contains("(client, 16 bytes, pkt "),
+        "{ascii}"
     );
+    assert_eq!(lines[1], text(&c[..16]));
+    assert_eq!(lines[2], format!(">>> {marker}"));
+    assert!(
+        lines[3].starts_with(">>> ") && lines[3].contains("(client, 16 bytes, pkt "),
+        "{ascii}"
+    );
+    assert_eq!(lines[4], text(&c[32..]));
+    assert!(
+        lines[5].starts_with("<<< ") && lines[5].contains("(server, 20 bytes, pkt "),
+        "{ascii}"
+    );
+    assert_eq!(lines[6], text(&s));
 }
 
 #[test]

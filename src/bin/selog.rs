@@ -4,61 +4,12 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use sekit::cli;
+use sekit::cli::args::selog::Args;
 use sekit::output::semonitor::LocalZone;
 use sekit::output::sinks::Sink;
 use sekit::output::sqlite::{extract, schema, LogOptions, SqliteSink};
 use sekit::pipeline::decode::DecodeStage;
 use sekit::protocols::DecodeConfig;
-use std::path::PathBuf;
-
-/// Append decoded records to a SQLite database (godenerg's `stats` for PI30, a narrow table
-/// for every value, wide tables per protocol); re-reading the same input adds nothing.
-#[derive(Parser, Debug)]
-#[command(name = "selog", version)]
-struct Args {
-    /// The database (created if missing; WAL mode).
-    #[arg(short, long, value_name = "FILE")]
-    db: PathBuf,
-    /// Seconds between `stats` rows and between kept C37.118 data rows (0 = every frame).
-    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
-    interval: f64,
-    /// Seconds between `last_stats` rows.
-    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
-    last_interval: f64,
-    /// Rows kept in `last_stats` per device.
-    #[arg(long, value_name = "N", default_value_t = 7200)]
-    samples: u64,
-    /// Keep reading files as they grow (never ends; standard input ends when closed).
-    #[arg(short, long)]
-    follow: bool,
-    /// Extract `stats` rows FROM-TO (YYYYMMDD[HH[MM[SS]]], local time) instead of logging.
-    #[arg(long, value_name = "FROM-TO")]
-    extract: Option<String>,
-    /// A column to extract (repeatable; none = every godenerg column).
-    #[arg(long = "col", value_name = "COLUMN", requires = "extract")]
-    cols: Vec<String>,
-    /// godenerg's extract file: `;`-separated, no header, Python's str() of values.
-    #[arg(long, requires = "extract")]
-    godenerg: bool,
-    /// Only rows of this PI30 device (`stats.device`) in the extract.
-    #[arg(long, value_name = "DEVICE", requires = "extract")]
-    device: Option<String>,
-    /// Extract output file (default standard output).
-    #[arg(short, long, value_name = "FILE", requires = "extract")]
-    output: Option<PathBuf>,
-    /// Values per transaction at most (a transaction is also committed after 1 s).
-    #[arg(long, value_name = "N", default_value_t = 200_000)]
-    batch: usize,
-    /// Skip (with a warning) lines longer than BYTES; K, M, G suffixes.
-    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = cli::parse_size)]
-    max_line: usize,
-    /// No summary on stderr.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Input files; - (the default) is standard input.
-    #[arg(value_name = "INPUT", default_values_t = ["-".to_string()])]
-    inputs: Vec<String>,
-}
 
 fn main() {
     cli::exit("selog", real_main())

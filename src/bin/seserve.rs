@@ -4,25 +4,9 @@
 use anyhow::Result;
 use clap::Parser;
 use sekit::cli;
+use sekit::cli::args::seserve::Args;
 use sekit::output::semonitor::LocalZone;
 use sekit::serve::{bind, run, ServeOptions};
-use std::path::PathBuf;
-
-/// Serve a selog database: GET /graph?from=…&to=…&col_1=…[&col_2=…][&device=…][&format=json],
-/// /cmds?cmd=status|operation_mode|state[&merge=1][&device=…], /devices, /fields?device=…, /.
-#[derive(Parser, Debug)]
-#[command(name = "seserve", version)]
-struct Args {
-    /// The database written by selog.
-    #[arg(value_name = "DB")]
-    db: PathBuf,
-    /// Address to listen on (loopback unless another address is given here).
-    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8890")]
-    listen: String,
-    /// Worker threads (each with its own read-only connection).
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    threads: usize,
-}
 
 fn main() {
     cli::exit("seserve", real_main())

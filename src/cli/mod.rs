@@ -2,6 +2,7 @@
 //! end-of-run summary, broken-pipe handling.
 
 pub mod args;
+pub mod gen;
 
 use crate::capture::{expand_inputs_recursive, CaptureError, Input, ReaderConfig};
 use crate::pipeline::decode::{DecodeStage, InputError};
@@ -105,8 +106,26 @@ pub const EXIT_PARTIAL: i32 = 1;
 /// Exit status 2: a usage error (as clap reports it), or nothing could be read or written.
 pub const EXIT_FAIL: i32 = 2;
 
+macro_rules! exit_help {
+    () => {
+        "Exit status: 0 all input read without problems; 1 some input had problems (warnings on stderr, counted in the summary) but output was produced; 2 usage error, or nothing could be read or written. A closed output pipe is 0."
+    };
+}
+
+macro_rules! docs_help {
+    () => {
+        "Documentation: the man page of each tool, and sekit-format(7) for the records; `sekit-gen DIR` writes them and the shell completions (bash, zsh, fish)."
+    };
+}
+
 /// The exit-status contract, the same for every tool; shown at the end of every `--help`.
-pub const EXIT_HELP: &str = "Exit status: 0 all input read without problems; 1 some input had problems (warnings on stderr, counted in the summary) but output was produced; 2 usage error, or nothing could be read or written. A closed output pipe is 0.";
+pub const EXIT_HELP: &str = exit_help!();
+
+/// Where the documentation of an installed tool is.
+pub const DOCS_HELP: &str = docs_help!();
+
+/// The end of every tool's `--help`: the exit-status contract and where the documentation is.
+pub const AFTER_HELP: &str = concat!(exit_help!(), "\n\n", docs_help!());
 
 /// The status for a run: [`EXIT_FAIL`] when nothing could be read, [`EXIT_PARTIAL`] when
 /// something had problems, else [`EXIT_OK`].

@@ -15,7 +15,7 @@ pub mod state;
 
 pub use files::{file_name, FileWriter};
 pub use flows::{FlowList, Totals};
-pub use follow::{Follow, FollowFormat};
+pub use follow::{Follow, FollowFormat, OnlyConn};
 pub use jsonl::{flow_record, json_str, FORMAT_VERSION};
 pub use records::{item_envelope, item_record, ExtractOutput, ExtractWriter};
 pub use semonitor::{py_float, Semonitor, SemonitorError};

@@ -6,7 +6,10 @@ pub mod se2state;
 pub mod sedecode;
 pub mod seextract;
 pub mod sefollow;
+pub mod sekit_gen;
+pub mod selog;
 pub mod sereplay;
+pub mod seserve;
 
 use crate::cli;
 use clap::Args;

@@ -8,7 +8,7 @@ use clap::Parser;
 /// Input lines are sedecode records (frame records are decoded here, decoded records used as
 /// they are) or semonitor.py lines (`sedecode --semonitor`), decided line by line.
 #[derive(Parser, Debug)]
-#[command(name = "se2csv", version, after_help = cli::EXIT_HELP)]
+#[command(name = "se2csv", version, after_help = cli::AFTER_HELP)]
 pub struct Args {
     /// File name prefix (default: the first input's name without extension, or "sekit").
     #[arg(short, long, value_name = "PREFIX")]

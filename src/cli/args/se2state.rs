@@ -10,7 +10,7 @@ use std::path::PathBuf;
 /// (`sedecode --semonitor`), decided line by line. Without -o and --mqtt the final document
 /// is written to standard output.
 #[derive(Parser, Debug)]
-#[command(name = "se2state", version, after_help = cli::EXIT_HELP)]
+#[command(name = "se2state", version, after_help = cli::AFTER_HELP)]
 pub struct Args {
     /// The state file (replaced atomically: a temporary file in its directory, renamed).
     #[arg(short, long, value_name = "FILE")]

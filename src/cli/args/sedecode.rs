@@ -6,15 +6,14 @@ use clap::builder::PossibleValuesParser;
 use clap::Parser;
 use std::path::PathBuf;
 
-/// Decode protocol frames into JSON Lines records (docs/FORMAT.md, docs/C37118.md,
-/// docs/SOLAREDGE.md).
+/// Decode protocol frames into JSON Lines records (described in sekit-format(7)).
 ///
 /// Input is seextract's output (frame records are decoded; every other record is passed on
 /// unchanged), or with --proto a raw byte stream of that protocol (e.g. a semonitor .rec file,
 /// an RS485 dump, a file of C37.118 frames). Decoder state (C37.118 configurations, SolarEdge
 /// session keys) is kept across the whole input.
 #[derive(Parser, Debug)]
-#[command(name = "sedecode", version, after_help = cli::EXIT_HELP)]
+#[command(name = "sedecode", version, after_help = cli::AFTER_HELP)]
 pub struct Args {
     /// Input that is not JSON Lines is a raw byte stream of this protocol.
     #[arg(long, value_name = "PROTO", value_parser = PossibleValuesParser::new(registry::names()))]
@@ -41,7 +40,7 @@ pub struct Args {
     /// in the input (32 hex characters; "ID KEY" lines if several inverters); nothing else.
     #[arg(long)]
     pub derive_key: bool,
-    /// Write passwords (SEL logins) in clear instead of a salted hash (docs/SEL.md).
+    /// Write passwords (SEL logins) in clear instead of a salted hash.
     #[arg(long)]
     pub reveal_secrets: bool,
     /// Skip (with a warning) record lines longer than BYTES; K, M, G suffixes (powers of 1024).

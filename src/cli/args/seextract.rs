@@ -9,9 +9,9 @@ use clap::Parser;
 /// Find SolarEdge, C37.118 and SEL frames in captures, by content, on any port.
 ///
 /// Inputs are files, directories (every capture file in them, by first packet time) or `-`
-/// for standard input. Records are described in docs/FORMAT.md.
+/// for standard input. Records are described in sekit-format(7).
 #[derive(Parser, Debug)]
-#[command(name = "seextract", version, after_help = cli::EXIT_HELP)]
+#[command(name = "seextract", version, after_help = cli::AFTER_HELP)]
 pub struct Args {
     /// Write to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]

@@ -12,26 +12,25 @@ use std::path::PathBuf;
 /// them, by first packet time) or `-` for standard input; gzip-compressed captures are read
 /// transparently.
 #[derive(Parser, Debug)]
-#[command(name = "sefollow", version, after_help = cli::EXIT_HELP)]
+#[command(name = "sefollow", version, after_help = cli::AFTER_HELP)]
 pub struct Args {
-    /// One JSON line per connection direction (flow record, docs/FORMAT.md).
-    #[arg(long, conflicts_with_all = ["write", "conn"])]
+    /// One JSON line per connection direction (flow record, see sekit-format(7)); with
+    /// --conn, only that connection's.
+    #[arg(long, conflicts_with = "write")]
     pub list: bool,
-    /// Write each direction's bytes to its own file in DIR, plus DIR/index.jsonl.
-    #[arg(
-        short = 'w',
-        long = "write",
-        value_name = "DIR",
-        conflicts_with = "conn"
-    )]
+    /// Write each direction's bytes to its own file in DIR, plus DIR/index.jsonl; with
+    /// --conn, only that connection's.
+    #[arg(short = 'w', long = "write", value_name = "DIR")]
     pub write: Option<PathBuf>,
-    /// Print one connection's bytes, both directions in capture order.
+    /// Print one connection's bytes, both directions in capture order (with --list or
+    /// --write: only this connection's records or files). The run ends once it is closed.
     #[arg(long, value_name = "N")]
     pub conn: Option<u64>,
     #[command(flatten)]
     pub select: PacketSelect,
-    /// Output format for --conn.
-    #[arg(long, value_enum, default_value = "raw", requires = "conn")]
+    /// Output format for --conn: raw bytes; hex dump; ascii, each chunk after a line
+    /// `>>> SRC -> DST (client, N bytes, pkt P)` (`<<<`, server, for the server's).
+    #[arg(long, value_enum, default_value = "raw", requires = "conn", conflicts_with_all = ["list", "write"])]
     pub format: FollowFormat,
     /// Do not hash delivered bytes (sha256 is null); measures the engine alone.
     #[arg(long)]

@@ -9,7 +9,7 @@ use clap::Parser;
 /// Inputs are captures (as seextract reads them) or seextract's JSON Lines. Addresses must be
 /// loopback unless --allow-remote is given.
 #[derive(Parser, Debug)]
-#[command(name = "sereplay", version, after_help = cli::EXIT_HELP)]
+#[command(name = "sereplay", version, after_help = cli::AFTER_HELP)]
 pub struct Args {
     #[command(subcommand)]
     pub mode: Mode,

@@ -54,12 +54,12 @@ fn real_main() -> Result<i32> {
         SqliteSink::open(opts).with_context(|| format!("opening {}", args.db.display()))?;
     let mut stage = DecodeStage::new(&DecodeConfig::default()).map_err(anyhow::Error::msg)?;
     stage.warn = Box::new(|w| eprintln!("selog: warning: {w}"));
-    stage.max_line = args.max_line;
+    stage.max_line = args.records.max_line;
     stage.pass_unread = true;
     let failed = cli::read_records(
         "selog",
         &mut stage,
-        &args.inputs,
+        &args.records.inputs,
         args.follow,
         &mut sink,
         "the database",
@@ -74,13 +74,13 @@ fn real_main() -> Result<i32> {
     if c.not_decoded > 0 {
         eprintln!("selog: warning: {} records not stored (semonitor lines, or frames of a protocol this build does not decode)", c.not_decoded);
     }
-    if !args.quiet {
+    if !args.records.quiet {
         eprintln!(
             "selog: {} records, {} values ({} new), {} stats rows, {} last_stats rows, {} wide rows, {} decimated, {} skipped, {} commits, {} unreadable lines, {} inputs failed",
             c.records, c.values, c.inserted, c.stats_rows, c.last_rows, c.wide_rows, c.decimated, c.skipped, c.commits, stage.counts.bad_lines, failed
         );
     }
-    Ok(if failed > 0 && failed == args.inputs.len() {
+    Ok(if failed > 0 && failed == args.records.inputs.len() {
         2
     } else {
         0

@@ -14,7 +14,7 @@ pub mod seserve;
 use crate::cli;
 use clap::Args;
 
-/// What every consumer of decoded records (se2csv, se2state) takes: its inputs, the line
+/// What every consumer of decoded records (se2csv, se2state, selog) takes: its inputs, the line
 /// limit, `-q`.
 #[derive(Args, Debug, Clone)]
 pub struct RecordInputs {

@@ -42,13 +42,6 @@ pub struct Args {
     /// Values per transaction at most (a transaction is also committed after 1 s).
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub batch: usize,
-    /// Skip (with a warning) lines longer than BYTES; K, M, G suffixes.
-    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = cli::parse_size)]
-    pub max_line: usize,
-    /// No summary on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Input files; - (the default) is standard input.
-    #[arg(value_name = "INPUT", default_values_t = ["-".to_string()])]
-    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub records: super::RecordInputs,
 }
